@@ -1,0 +1,15 @@
+import type { DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { PlatformModule } from '@ferry/platform';
+import type { CleanupConfig } from './config/cleanup.config';
+import { CLEANUP_DATABASE } from './database/cleanup.database';
+
+@Module({})
+export class AppModule {
+  static register(config: CleanupConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forService({ service: 'cleanup', config, database: CLEANUP_DATABASE })],
+    };
+  }
+}

@@ -1,0 +1,8 @@
+import type { ServiceDatabase } from '@ferry/platform';
+import { CleanupInit1732233600000 } from './migrations/1732233600000-init';
+
+export const CLEANUP_DATABASE: ServiceDatabase = {
+  schema: 'cleanup',
+  entities: [],
+  migrations: [CleanupInit1732233600000],
+};

@@ -1,0 +1,8 @@
+import type { ServiceDatabase } from '@ferry/platform';
+import { HostCapabilityInit1732233600000 } from './migrations/1732233600000-init';
+
+export const HOST_CAPABILITY_DATABASE: ServiceDatabase = {
+  schema: 'host_capability',
+  entities: [],
+  migrations: [HostCapabilityInit1732233600000],
+};

@@ -1,0 +1,15 @@
+import type { DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { PlatformModule } from '@ferry/platform';
+import type { InspectorConfig } from './config/inspector.config';
+import { INSPECTOR_DATABASE } from './database/inspector.database';
+
+@Module({})
+export class AppModule {
+  static register(config: InspectorConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forService({ service: 'inspector', config, database: INSPECTOR_DATABASE })],
+    };
+  }
+}

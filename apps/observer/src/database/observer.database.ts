@@ -1,0 +1,8 @@
+import type { ServiceDatabase } from '@ferry/platform';
+import { ObserverInit1732233600000 } from './migrations/1732233600000-init';
+
+export const OBSERVER_DATABASE: ServiceDatabase = {
+  schema: 'observer',
+  entities: [],
+  migrations: [ObserverInit1732233600000],
+};

@@ -1,0 +1,9 @@
+import type { ServiceDatabase } from '@ferry/platform';
+import { TemplateEntity } from '../templates/entities/template.entity';
+import { Init1732233600000 } from './migrations/1732233600000-init';
+
+export const VM_OPERATOR_DATABASE: ServiceDatabase = {
+  schema: 'vm_operator',
+  entities: [TemplateEntity],
+  migrations: [Init1732233600000],
+};

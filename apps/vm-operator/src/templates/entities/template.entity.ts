@@ -1,0 +1,17 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity({ name: 'templates', schema: 'vm_operator' })
+export class TemplateEntity {
+  @PrimaryColumn({ type: 'varchar', length: 63 })
+  name!: string;
+
+  @Column({ name: 'cpu_count', type: 'integer' })
+  cpuCount!: number;
+
+  /** MiB. */
+  @Column({ name: 'ram_amount', type: 'integer' })
+  ramAmount!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,8 @@
+import type { ServiceDatabase } from '@ferry/platform';
+import { VolumeDaemonInit1732233600000 } from './migrations/1732233600000-init';
+
+export const VOLUME_DATABASE: ServiceDatabase = {
+  schema: 'volume',
+  entities: [],
+  migrations: [VolumeDaemonInit1732233600000],
+};

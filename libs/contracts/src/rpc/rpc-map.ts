@@ -1,0 +1,36 @@
+import type { ServiceName } from '../common/services';
+import type { HealthPingRequest, HealthReport } from '../health/health.dto';
+import type {
+  CreateTemplateRequest,
+  ListTemplatesRequest,
+  TemplateDeletedDto,
+  TemplateDto,
+  TemplateListDto,
+  TemplateNameRequest,
+} from '../templates/template.dto';
+import type { TemplateSubjects } from '../templates/template.subjects';
+import type { TemplateEventData } from '../templates/template.events';
+
+export interface Rpc<Req, Rep> {
+  request: Req;
+  reply: Rep;
+}
+
+type HealthRpc = { [S in ServiceName as `${S}.health.ping`]: Rpc<HealthPingRequest, HealthReport> };
+
+interface TemplateRpc {
+  [TemplateSubjects.CREATE]: Rpc<CreateTemplateRequest, TemplateDto>;
+  [TemplateSubjects.LIST]: Rpc<ListTemplatesRequest, TemplateListDto>;
+  [TemplateSubjects.GET]: Rpc<TemplateNameRequest, TemplateDto>;
+  [TemplateSubjects.DELETE]: Rpc<TemplateNameRequest, TemplateDeletedDto>;
+}
+
+/** Every request/reply subject with its request and reply types; `send()` is checked against it. */
+export type RpcMap = HealthRpc & TemplateRpc;
+export type RpcSubject = keyof RpcMap;
+export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
+export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
+
+/** Every event type with the type of its `data`. */
+export type EventDataMap = TemplateEventData;
+export type EventType = keyof EventDataMap;

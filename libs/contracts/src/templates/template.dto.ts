@@ -1,0 +1,77 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+
+/** Letters, digits, `.`, `_` and `-`; starts with a letter or digit; 1–63 characters. */
+export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const MAX_CPU_COUNT = 512;
+/** 16 TiB expressed in MiB. */
+export const MAX_RAM_MIB = 16 * 1024 * 1024;
+
+const NAME_RULE = 'name must be 1-63 characters of letters, digits, ".", "_" or "-", starting with a letter or digit';
+
+/** Body of `POST /templates` and request of `vm-operator.template.create`. */
+export class CreateTemplateRequest {
+  /** Unique template name; see TEMPLATE_NAME_PATTERN. Never null. */
+  @ApiProperty({ example: 'small', pattern: TEMPLATE_NAME_PATTERN.source, description: 'Unique name, 1-63 chars.' })
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: NAME_RULE })
+  name!: string;
+
+  /** Virtual CPUs, 1 to MAX_CPU_COUNT. */
+  @ApiProperty({ example: 2, minimum: 1, maximum: MAX_CPU_COUNT, description: 'Virtual CPUs.' })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CPU_COUNT)
+  cpu_count!: number;
+
+  /** Memory in MiB, 1 to MAX_RAM_MIB. */
+  @ApiProperty({ example: 2048, minimum: 1, maximum: MAX_RAM_MIB, description: 'Memory in MiB.' })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RAM_MIB)
+  ram_amount!: number;
+}
+
+/** Request of `vm-operator.template.get` and `vm-operator.template.delete`. */
+export class TemplateNameRequest {
+  /** Template name; see TEMPLATE_NAME_PATTERN. */
+  @ApiProperty({ example: 'small' })
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: NAME_RULE })
+  name!: string;
+}
+
+/** Request of `vm-operator.template.list`; no filters yet. */
+export class ListTemplatesRequest {}
+
+/** A VM template as returned by the API. */
+export class TemplateDto {
+  /** Unique template name. */
+  @ApiProperty({ example: 'small' })
+  name!: string;
+
+  /** Virtual CPUs, at least 1. */
+  @ApiProperty({ example: 2 })
+  cpu_count!: number;
+
+  /** Memory in MiB, at least 1. */
+  @ApiProperty({ example: 2048 })
+  ram_amount!: number;
+
+  /** RFC 3339 creation time. */
+  @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
+  created_at!: string;
+}
+
+/** Reply of `vm-operator.template.list`, ordered by name. */
+export class TemplateListDto {
+  @ApiProperty({ type: [TemplateDto] })
+  items!: TemplateDto[];
+}
+
+/** Reply of `vm-operator.template.delete`. */
+export class TemplateDeletedDto {
+  /** Name of the template that was deleted. */
+  @ApiProperty({ example: 'small' })
+  name!: string;
+}

@@ -1,0 +1,62 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import type { FerryLogLevel } from '../logging/json-logger';
+import { LOG_LEVELS } from '../logging/json-logger';
+
+/** Booleans from the environment: only "true"/"1" and "false"/"0" are accepted. */
+export const EnvBoolean = () =>
+  Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+    const raw = obj[key];
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    return raw;
+  });
+
+/** Settings every Ferry service shares. Service config classes extend it. */
+export class PlatformConfig {
+  /** NATS servers, comma-separated `nats://host:port`. */
+  @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, { message: 'must be nats://host:port[,nats://...]' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  /** Postgres connection string. */
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// connection string' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ferry';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: FerryLogLevel = 'info';
+
+  /** Default deadline of every NATS request, in milliseconds. */
+  @IsInt()
+  @Min(50)
+  @Max(300_000)
+  NATS_REQUEST_TIMEOUT_MS = 5000;
+
+  /** How long shutdown waits for in-flight work before it closes anyway, in milliseconds. */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+
+  /** Postgres pool size of this process. */
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DB_POOL_SIZE = 10;
+
+  /** Fallback poll interval of the outbox relay, in milliseconds (commits wake it at once). */
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  OUTBOX_POLL_MS = 1000;
+
+  /** Replicas of FERRY_EVENTS when the stream is first created (1 on a single server, 3 in a cluster). */
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  EVENTS_STREAM_REPLICAS = 1;
+
+  /** Name this process gives NATS and Postgres connections; defaults to the service name. */
+  @IsString()
+  INSTANCE_NAME = '';
+}

@@ -1,0 +1,110 @@
+import { Logger } from '@nestjs/common';
+import type { CustomTransportStrategy, MessageHandler } from '@nestjs/microservices';
+import { NatsContext, Server } from '@nestjs/microservices';
+import { CORRELATION_HEADER, FerryError } from '@ferry/contracts';
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import { headers as natsHeaders } from 'nats';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { acceptCorrelationId, runWithContext } from '../context/request-context';
+import type { RpcReply } from './codec';
+import { decodeJson, encodeJson } from './codec';
+import { toRpcErrorBody } from './rpc-error';
+
+/**
+ * Nest transport on the `nats` client. Each @MessagePattern subject is subscribed in the queue group
+ * named after the service, so replicas share the load. Requests are plain JSON DTOs; replies are
+ * `{data}` or `{error: {code, message, details}}`. The correlation id travels in a header and is put
+ * into the async context of the handler, so logs and events carry it.
+ *
+ * close() stops taking work first (unsubscribes), waits for in-flight handlers up to the grace period,
+ * then drains the connection: a SIGTERM never cuts a reply in half.
+ */
+export class FerryNatsTransport extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger(FerryNatsTransport.name);
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private nc?: NatsConnection;
+
+  constructor(
+    private readonly queue: string,
+    private readonly graceMs: number,
+  ) {
+    super();
+  }
+
+  useConnection(nc: NatsConnection): void {
+    this.nc = nc;
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => void): void {
+    const nc = this.nc;
+    if (!nc) throw new Error('FerryNatsTransport.useConnection() must be called before listen()');
+    for (const [subject, handler] of this.messageHandlers) {
+      if (handler.isEventHandler) continue;
+      const sub = nc.subscribe(subject, {
+        queue: this.queue,
+        callback: (err, msg) => {
+          if (err) {
+            this.logger.error({ msg: 'subscription error', subject, error: err.message });
+            return;
+          }
+          const work = this.handle(subject, handler, msg).finally(() => this.inFlight.delete(work));
+          this.inFlight.add(work);
+        },
+      });
+      this.subscriptions.push(sub);
+    }
+    this.logger.log({ msg: 'serving', queue: this.queue, subjects: [...this.messageHandlers.keys()] });
+    callback();
+  }
+
+  async close(): Promise<void> {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.subscriptions.length = 0;
+    if (this.inFlight.size > 0) {
+      this.logger.log({ msg: 'waiting for in-flight requests', count: this.inFlight.size });
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, this.graceMs).unref());
+      await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    }
+  }
+
+  on(): never {
+    throw new Error('FerryNatsTransport does not expose events');
+  }
+
+  unwrap<T>(): T {
+    return this.nc as T;
+  }
+
+  private async handle(subject: string, handler: MessageHandler, msg: Msg): Promise<void> {
+    const correlationId = acceptCorrelationId(msg.headers?.get(CORRELATION_HEADER));
+    await runWithContext({ correlationId }, async () => {
+      const reply = await this.invoke(subject, handler, msg);
+      if (!msg.reply) return;
+      const h = natsHeaders();
+      h.set(CORRELATION_HEADER, correlationId);
+      try {
+        msg.respond(encodeJson(reply), { headers: h });
+      } catch (err) {
+        this.logger.warn({ msg: 'could not send reply', subject, error: (err as Error).message });
+      }
+    });
+  }
+
+  private async invoke(subject: string, handler: MessageHandler, msg: Msg): Promise<RpcReply<unknown>> {
+    let payload: unknown;
+    try {
+      payload = decodeJson(msg.data) ?? {};
+    } catch {
+      return { error: new FerryError('VALIDATION', 'request body is not valid JSON').toBody() };
+    }
+    try {
+      const result: unknown = await handler(payload, new NatsContext([subject, msg.headers]));
+      const data = isObservable(result) ? await lastValueFrom(result, { defaultValue: null }) : result;
+      return { data: data ?? null };
+    } catch (err) {
+      // The global RpcErrorFilter has already logged and shaped known errors; this is the last guard.
+      return { error: toRpcErrorBody(err, this.logger, subject) };
+    }
+  }
+}
