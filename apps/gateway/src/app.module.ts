@@ -1,0 +1,40 @@
+import type { DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { PlatformModule } from '@ferry/platform';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysController } from './auth/api-keys.controller';
+import { ApiKeysRepository } from './auth/api-keys.repository';
+import { ApiKeysService } from './auth/api-keys.service';
+import type { GatewayConfig } from './config/gateway.config';
+import { GATEWAY_DATABASE } from './database/gateway.database';
+import { EventStreamService } from './events/event-stream.service';
+import { EventsController } from './events/events.controller';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { RateLimitGuard } from './http/rate-limit.guard';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyRepository } from './idempotency/idempotency.repository';
+import { TemplatesController } from './templates/templates.controller';
+
+@Module({})
+export class AppModule {
+  static register(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forService({ service: 'gateway', config, database: GATEWAY_DATABASE, healthOverNats: false })],
+      controllers: [HealthController, TemplatesController, EventsController, ApiKeysController],
+      providers: [
+        ApiKeysRepository,
+        ApiKeysService,
+        IdempotencyRepository,
+        EventStreamService,
+        // Guards run in this order: limit first (bad keys are limited too), then authenticate.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FerryError } from '@ferry/contracts';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeysService } from './api-keys.service';
+import type { Principal, Role } from './roles';
+import { PUBLIC_ROUTE, REQUIRED_ROLE, roleAllows } from './roles';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  const header = req.headers['x-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+/** Reads need viewer and changes need operator, unless the route says otherwise. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const key = presentedKey(req);
+    if (!key) throw new FerryError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
+    const principal = await this.keys.authenticate(key);
+    const required =
+      this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? (req.method === 'GET' || req.method === 'HEAD' ? 'viewer' : 'operator');
+    if (!roleAllows(principal.role, required)) {
+      throw new FerryError('FORBIDDEN', `this action needs the ${required} role; the key has ${principal.role}`, {
+        required,
+        role: principal.role,
+      });
+    }
+    req.principal = principal;
+    return true;
+  }
+}

@@ -1,0 +1,72 @@
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { FerryError } from '@ferry/contracts';
+import { GatewayConfig } from '../config/gateway.config';
+import { generateApiKey, hashApiKey, hashesEqual, parseApiKeyId } from './api-key.format';
+import { ApiKeysRepository } from './api-keys.repository';
+import type { ApiKeyEntity } from './entities/api-key.entity';
+import type { Principal, Role } from './roles';
+
+interface CacheEntry {
+  key: ApiKeyEntity;
+  expires: number;
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly config: GatewayConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const adminKey = this.config.FERRY_ADMIN_API_KEY;
+    if (!adminKey) return;
+    const id = parseApiKeyId(adminKey);
+    if (!id) throw new Error('FERRY_ADMIN_API_KEY is malformed');
+    await this.keys.upsert({ id, name: 'bootstrap-admin', role: 'admin', secretHash: hashApiKey(adminKey) });
+    this.cache.delete(id);
+    this.logger.log({ msg: 'bootstrap admin key is active', keyId: id });
+  }
+
+  /** Resolves a presented key to its principal, or throws UNAUTHENTICATED. Verified keys are cached briefly. */
+  async authenticate(presented: string): Promise<Principal> {
+    const id = parseApiKeyId(presented);
+    if (!id) throw new FerryError('UNAUTHENTICATED', 'malformed API key');
+    const now = Date.now();
+    let entry = this.cache.get(id);
+    if (!entry || entry.expires <= now) {
+      const key = await this.keys.findActive(id);
+      if (!key) {
+        this.cache.delete(id);
+        throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
+      }
+      entry = { key, expires: now + this.config.API_KEY_CACHE_TTL_MS };
+      this.cache.set(id, entry);
+    }
+    if (!hashesEqual(hashApiKey(presented), entry.key.secretHash)) {
+      throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
+    }
+    return { keyId: id, name: entry.key.name, role: entry.key.role };
+  }
+
+  async create(name: string, role: Role): Promise<{ entity: ApiKeyEntity; key: string }> {
+    const { id, key } = generateApiKey();
+    const entity = await this.keys.insert({ id, name, role, secretHash: hashApiKey(key) });
+    this.logger.log({ msg: 'API key created', keyId: id, role });
+    return { entity, key };
+  }
+
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.listActive();
+  }
+
+  async revoke(id: string): Promise<void> {
+    if (!(await this.keys.revoke(id))) throw FerryError.notFound(`API key "${id}" not found`, { id });
+    this.cache.delete(id);
+    this.logger.log({ msg: 'API key revoked', keyId: id });
+  }
+}

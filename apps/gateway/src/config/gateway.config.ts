@@ -1,0 +1,53 @@
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { PlatformConfig } from '@ferry/platform';
+
+export class GatewayConfig extends PlatformConfig {
+  /** HTTP port of the gateway. */
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 8080;
+
+  /** Address to bind; 0.0.0.0 in containers. */
+  @IsString()
+  HOST = '127.0.0.1';
+
+  /** An admin API key (`fry_<id>_<secret>`) stored hashed at start-up, so a new install can make keys. */
+  @IsOptional()
+  @Matches(/^fry_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{32,}$/, { message: 'must look like fry_<12 alphanumerics>_<32+ chars>' })
+  FERRY_ADMIN_API_KEY?: string;
+
+  /** Largest request body accepted, in bytes; larger bodies get 413. */
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Sustained requests per second per API key (or per client address without one); 0 turns limiting off. */
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_SECOND = 50;
+
+  /** Requests a client may send at once above the sustained rate. */
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_BURST = 100;
+
+  /** How long a verified API key is trusted before it is read again (revocation delay on other replicas), ms. */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  API_KEY_CACHE_TTL_MS = 30_000;
+
+  /** How long an Idempotency-Key is remembered, in hours. */
+  @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  IDEMPOTENCY_TTL_HOURS = 24;
+
+  /** Deadline of each service's health ping when /health aggregates them, ms. */
+  @IsInt()
+  @Min(50)
+  @Max(30_000)
+  HEALTH_TIMEOUT_MS = 2000;
+}
