@@ -21,8 +21,6 @@ export interface PlatformModuleOptions<C extends PlatformConfig> {
   service: ServiceName;
   config: C;
   database: ServiceDatabase;
-  /** Run pending migrations while starting (default true). `main.js migrate` runs them alone. */
-  migrateOnStart?: boolean;
   /** Answer `<service>.health.ping` over NATS (the gateway reports its own health over HTTP). */
   healthOverNats?: boolean;
 }
@@ -79,7 +77,7 @@ export class PlatformModule {
               applicationName: instance,
             });
             await ds.initialize();
-            if (options.migrateOnStart !== false) {
+            if (config.DB_MIGRATE_ON_START) {
               const ran = await runMigrations(ds, database.schema);
               if (ran.length > 0) new Logger('Migrations').log({ msg: 'applied migrations', schema: database.schema, ran });
             }

@@ -1,8 +1,10 @@
+import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PlatformConfig } from '@ferry/platform';
 
 export class GatewayConfig extends PlatformConfig {
   /** HTTP port of the gateway. */
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(65535)
@@ -18,34 +20,40 @@ export class GatewayConfig extends PlatformConfig {
   FERRY_ADMIN_API_KEY?: string;
 
   /** Largest request body accepted, in bytes; larger bodies get 413. */
+  @Type(() => Number)
   @IsInt()
   @Min(1024)
   @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
 
   /** Sustained requests per second per API key (or per client address without one); 0 turns limiting off. */
+  @Type(() => Number)
   @IsInt()
   @Min(0)
   RATE_LIMIT_PER_SECOND = 50;
 
   /** Requests a client may send at once above the sustained rate. */
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   RATE_LIMIT_BURST = 100;
 
   /** How long a verified API key is trusted before it is read again (revocation delay on other replicas), ms. */
+  @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(600_000)
   API_KEY_CACHE_TTL_MS = 30_000;
 
   /** How long an Idempotency-Key is remembered, in hours. */
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(24 * 30)
   IDEMPOTENCY_TTL_HOURS = 24;
 
   /** Deadline of each service's health ping when /health aggregates them, ms. */
+  @Type(() => Number)
   @IsInt()
   @Min(50)
   @Max(30_000)

@@ -42,6 +42,7 @@ export function errorCodeOfHttpStatus(status: number): ErrorCode {
   if (status === 409) return 'CONFLICT';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
   if (status === 422) return 'UNPROCESSABLE';
+  if (status === 423) return 'LOCKED';
   if (status === 429) return 'RATE_LIMITED';
   if (status >= 400 && status < 500) return 'VALIDATION';
   if (status === 503) return 'UNAVAILABLE';

@@ -1,5 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import type { FerryLogLevel } from '../logging/json-logger';
 import { LOG_LEVELS } from '../logging/json-logger';
 
@@ -27,34 +27,44 @@ export class PlatformConfig {
   LOG_LEVEL: FerryLogLevel = 'info';
 
   /** Default deadline of every NATS request, in milliseconds. */
+  @Type(() => Number)
   @IsInt()
   @Min(50)
   @Max(300_000)
   NATS_REQUEST_TIMEOUT_MS = 5000;
 
   /** How long shutdown waits for in-flight work before it closes anyway, in milliseconds. */
+  @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
   /** Postgres pool size of this process. */
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(200)
   DB_POOL_SIZE = 10;
 
   /** Fallback poll interval of the outbox relay, in milliseconds (commits wake it at once). */
+  @Type(() => Number)
   @IsInt()
   @Min(10)
   @Max(60_000)
   OUTBOX_POLL_MS = 1000;
 
   /** Replicas of FERRY_EVENTS when the stream is first created (1 on a single server, 3 in a cluster). */
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(5)
   EVENTS_STREAM_REPLICAS = 1;
+
+  /** Apply pending migrations at start-up; turn off when a separate `main.js migrate` job runs them. */
+  @EnvBoolean()
+  @IsBoolean()
+  DB_MIGRATE_ON_START = true;
 
   /** Name this process gives NATS and Postgres connections; defaults to the service name. */
   @IsString()

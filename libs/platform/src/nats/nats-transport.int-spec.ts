@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Controller } from '@nestjs/common';
+import type { INestMicroservice } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { FerryError } from '@ferry/contracts';
+import { TEST_NATS_URL } from '@ferry/testing';
+import { IsInt, IsString, Min } from 'class-validator';
+import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
+import { loadConfig } from '../config/load-config';
+import { PlatformConfig } from '../config/platform.config';
+import { currentCorrelationId, runWithContext } from '../context/request-context';
+import type { SendOptions } from './ferry-client';
+import { FerryClient } from './ferry-client';
+import { FerryNatsTransport } from './nats-transport';
+import { RpcErrorFilter } from './rpc-exception.filter';
+import { createValidationPipe } from './validation';
+
+// Subjects unique to this run, so parallel runs on one NATS server never answer each other.
+const P = `transport-test-${randomUUID().slice(0, 8)}`;
+const S = { ECHO: `${P}.echo`, FAIL: `${P}.fail`, CRASH: `${P}.crash`, SLOW: `${P}.slow`, CORR: `${P}.corr` } as const;
+
+class EchoRequest {
+  @IsString()
+  text!: string;
+  @IsInt()
+  @Min(1)
+  times!: number;
+}
+
+let releaseSlow: () => void = () => undefined;
+
+@Controller()
+class TestController {
+  @MessagePattern(S.ECHO)
+  echo(@Payload() req: EchoRequest): { text: string; isInstance: boolean } {
+    return { text: req.text.repeat(req.times), isInstance: req instanceof EchoRequest };
+  }
+  @MessagePattern(S.FAIL)
+  fail(): never {
+    throw new FerryError('LOCKED', 'the inspector is busy', { state: 'running' });
+  }
+  @MessagePattern(S.CRASH)
+  crash(): never {
+    throw new Error('db password is hunter2');
+  }
+  @MessagePattern(S.SLOW)
+  async slow(): Promise<{ done: true }> {
+    await new Promise<void>((resolve) => (releaseSlow = resolve));
+    return { done: true };
+  }
+  @MessagePattern(S.CORR)
+  corr(): { correlationId?: string } {
+    return { correlationId: currentCorrelationId() };
+  }
+}
+
+type UntypedSend = (subject: string, request: unknown, options?: SendOptions) => Promise<unknown>;
+
+describe('FerryNatsTransport and FerryClient (real NATS)', () => {
+  let app: INestMicroservice;
+  let serverConn: NatsConnection;
+  let clientConn: NatsConnection;
+  let send: UntypedSend;
+
+  async function startServer(): Promise<INestMicroservice> {
+    const moduleRef = await Test.createTestingModule({ controllers: [TestController] }).compile();
+    const transport = new FerryNatsTransport('transport-test', 5000);
+    serverConn = await connect({ servers: TEST_NATS_URL });
+    transport.useConnection(serverConn);
+    const ms = moduleRef.createNestMicroservice({ strategy: transport, logger: false });
+    ms.useGlobalPipes(createValidationPipe());
+    ms.useGlobalFilters(new RpcErrorFilter());
+    await ms.listen();
+    return ms;
+  }
+
+  beforeAll(async () => {
+    app = await startServer();
+    clientConn = await connect({ servers: TEST_NATS_URL });
+    const client = new FerryClient(clientConn, loadConfig(PlatformConfig, { NATS_REQUEST_TIMEOUT_MS: '2000' }));
+    send = client.send.bind(client) as unknown as UntypedSend;
+  });
+
+  afterAll(async () => {
+    releaseSlow();
+    await app?.close();
+    await serverConn?.close();
+    await clientConn?.close();
+  });
+
+  it('delivers a validated, transformed DTO and returns the reply', async () => {
+    await expect(send(S.ECHO, { text: 'ab', times: 3 })).resolves.toEqual({ text: 'ababab', isInstance: true });
+  });
+
+  it('rejects invalid and unknown fields with VALIDATION naming each field', async () => {
+    const err = (await send(S.ECHO, { text: 1, times: 0, extra: true }).catch((e: unknown) => e)) as FerryError;
+    expect(err).toBeInstanceOf(FerryError);
+    expect(err.code).toBe('VALIDATION');
+    const fields = (err.details?.['fields'] as { field: string }[]).map((f) => f.field).sort();
+    expect(fields).toEqual(['extra', 'text', 'times']);
+  });
+
+  it('keeps the code, message and details of a domain error', async () => {
+    await expect(send(S.FAIL, {})).rejects.toMatchObject({ code: 'LOCKED', message: 'the inspector is busy', details: { state: 'running' } });
+  });
+
+  it('turns an unknown error into INTERNAL without echoing it', async () => {
+    const err = (await send(S.CRASH, {}).catch((e: unknown) => e)) as FerryError;
+    expect(err.code).toBe('INTERNAL');
+    expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain('hunter2');
+  });
+
+  it('fails fast with UNAVAILABLE when nobody serves the subject', async () => {
+    const started = Date.now();
+    await expect(send(`${P}.nobody`, {}, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('times out with TIMEOUT at the deadline', async () => {
+    await expect(send(S.SLOW, {}, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    releaseSlow();
+  });
+
+  it('carries the caller correlation id into the handler', async () => {
+    const reply = await runWithContext({ correlationId: 'corr-123' }, () => send(S.CORR, {}));
+    expect(reply).toEqual({ correlationId: 'corr-123' });
+  });
+
+  it('on close, stops taking work but finishes the request in flight', async () => {
+    const inFlight = send(S.SLOW, {}, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    let closed = false;
+    const closing = app.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 100));
+    // New work is refused (nobody is subscribed any more)...
+    await expect(send(S.ECHO, { text: 'a', times: 1 }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // ...while close waits for the request that was already running, which still gets its reply.
+    expect(closed).toBe(false);
+    releaseSlow();
+    await expect(inFlight).resolves.toEqual({ done: true });
+    await closing;
+  });
+});

@@ -1,0 +1,99 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './infra';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+/** A spawned process with its output kept for assertions and failure messages. */
+export class ManagedProcess {
+  readonly output: string[] = [];
+  private exitPromise: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) this.output.push(line);
+      if (this.output.length > 5000) this.output.splice(0, this.output.length - 5000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.output.some((l) => pattern.test(l))) return;
+      if (!this.running) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${this.name} did not print ${pattern} (running=${this.running}):\n${this.output.slice(-30).join('\n')}`);
+  }
+
+  /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
+    if (!this.running) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exitPromise;
+    clearTimeout(timer);
+    return code;
+  }
+
+  exited(): Promise<number | null> {
+    return this.exitPromise;
+  }
+}
+
+/** Starts a built service: `node -r tools/register-paths.js dist/apps/<app>/src/main.js`. */
+export function spawnService(app: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
+  const child = spawn(process.execPath, ['-r', join(ROOT, 'tools/register-paths.js'), join(ROOT, 'dist/apps', app, 'src/main.js'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new ManagedProcess(app, child);
+}
+
+/** A private nats-server with JetStream on a free port, so a test may stop and restart the broker. */
+export class NatsServerProcess {
+  private proc?: ManagedProcess;
+  private readonly storeDir = mkdtempSync(join(tmpdir(), 'ferry-nats-'));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<NatsServerProcess> {
+    const server = new NatsServerProcess(await freePort());
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    const bin = process.env['NATS_SERVER_BIN'] ?? 'nats-server';
+    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = new ManagedProcess('nats-server', child);
+    await this.proc.waitFor(/Server is ready/, 15_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop('SIGTERM');
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
