@@ -2,9 +2,10 @@ import type { BeforeApplicationShutdown } from '@nestjs/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CloudEvent } from '@ferry/contracts';
 import { EVENTS_STREAM, FerryError, filterSubjectForTypePrefix } from '@ferry/contracts';
-import { NATS_CONNECTION } from '@ferry/platform';
+import { NATS_CONNECTION, withTimeout } from '@ferry/platform';
 import type { ConsumerMessages, NatsConnection } from 'nats';
 import { DeliverPolicy } from 'nats';
+import { GatewayConfig } from '../config/gateway.config';
 
 export interface EventFilter {
   typePrefix?: string;
@@ -50,18 +51,24 @@ export class EventStreamService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(EventStreamService.name);
   private readonly open = new Set<EventSubscription>();
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly config: GatewayConfig,
+  ) {}
 
   async subscribe(filter: EventFilter): Promise<EventSubscription> {
     let messages: ConsumerMessages;
+    const timeoutMs = this.config.NATS_REQUEST_TIMEOUT_MS;
     try {
       const consumer = await this.nc.jetstream().consumers.get(EVENTS_STREAM, {
-        filterSubjects: [filterSubjectForTypePrefix(filter.typePrefix)],
+        // A string, not an array: an array becomes `filter_subjects`, which nats-server 2.9 ignores
+        // and the client then waits forever for the consumer.
+        filterSubjects: filterSubjectForTypePrefix(filter.typePrefix),
         ...(filter.afterSeq !== undefined
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: filter.afterSeq + 1 }
           : { deliver_policy: DeliverPolicy.New }),
       });
-      messages = await consumer.consume();
+      messages = await withTimeout(consumer.consume(), timeoutMs, () => new Error(`no consumer within ${timeoutMs} ms`));
     } catch (err) {
       this.logger.warn({ msg: 'cannot follow events', error: (err as Error).message });
       throw new FerryError('UNAVAILABLE', 'the event stream is not available');

@@ -1,25 +1,18 @@
 import type { DependencyCheck, HealthReport, ServiceName } from '@ferry/contracts';
 import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
+import { withTimeout } from '../common/with-timeout';
 
 const CHECK_TIMEOUT_MS = 2000;
 const started = Date.now();
 
 export async function timedCheck(probe: () => Promise<unknown>, timeoutMs = CHECK_TIMEOUT_MS): Promise<DependencyCheck> {
   const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(probe(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     return { ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import type { ServiceName } from '@ferry/contracts';
+import type { ManagedProcess } from '@ferry/testing';
+import { NatsServerProcess, createTestDatabase, freePort, spawnService } from '@ferry/testing';
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A whole Ferry on this machine for one test file: a private nats-server (so tests may restart it),
+ * a fresh database, and real service processes started from dist/.
+ */
+export class Suite {
+  readonly processes = new Map<ServiceName, ManagedProcess>();
+  readonly adminKey = `fry_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+  gatewayUrl = '';
+  private port = 0;
+
+  private constructor(
+    readonly nats: NatsServerProcess,
+    readonly db: Awaited<ReturnType<typeof createTestDatabase>>,
+    private readonly gatewayEnv: Record<string, string>,
+  ) {}
+
+  static async start(services: ServiceName[], gatewayEnv: Record<string, string> = {}): Promise<Suite> {
+    const suite = new Suite(await NatsServerProcess.start(), await createTestDatabase('ferry_e2e'), gatewayEnv);
+    suite.port = await freePort();
+    suite.gatewayUrl = `http://127.0.0.1:${suite.port}`;
+    await Promise.all(services.map((s) => suite.startService(s)));
+    return suite;
+  }
+
+  env(service: ServiceName): Record<string, string> {
+    const base = {
+      NATS_URL: this.nats.url,
+      DATABASE_URL: this.db.url,
+      LOG_LEVEL: 'info',
+      OUTBOX_POLL_MS: '200',
+      SHUTDOWN_GRACE_MS: '3000',
+      DB_POOL_SIZE: '4',
+    };
+    if (service !== 'gateway') return base;
+    return {
+      ...base,
+      PORT: String(this.port),
+      FERRY_ADMIN_API_KEY: this.adminKey,
+      NATS_REQUEST_TIMEOUT_MS: '3000',
+      API_KEY_CACHE_TTL_MS: '0',
+      RATE_LIMIT_PER_SECOND: '1000',
+      RATE_LIMIT_BURST: '1000',
+      ...this.gatewayEnv,
+    };
+  }
+
+  async startService(service: ServiceName): Promise<ManagedProcess> {
+    const proc = spawnService(service, this.env(service));
+    this.processes.set(service, proc);
+    await proc.waitFor(/"msg":"ready"/);
+    return proc;
+  }
+
+  process(service: ServiceName): ManagedProcess {
+    const p = this.processes.get(service);
+    if (!p) throw new Error(`${service} was not started`);
+    return p;
+  }
+
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    const key = options.key === undefined ? this.adminKey : options.key;
+    if (key) headers['authorization'] = `Bearer ${key}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${this.gatewayUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    return { status: res.status, headers: res.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+  }
+
+  /** Creates an API key with `role` through the admin API and returns the secret. */
+  async keyWithRole(role: 'viewer' | 'operator' | 'admin'): Promise<string> {
+    const res = await this.request<{ key: string }>('POST', '/api/v1/api-keys', { body: { name: `e2e-${role}`, role } });
+    if (res.status !== 201) throw new Error(`could not create ${role} key: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.key;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM')));
+    await this.nats.dispose();
+    await this.db.drop();
+  }
+}
