@@ -1,0 +1,143 @@
+import { SERVICE_NAMES, SERVICE_SCHEMAS } from '@ferry/contracts';
+import { freePort, randomName, spawnService } from '@ferry/testing';
+import { Client } from 'pg';
+import { Suite } from '../support/suite';
+
+describe('the whole suite: seven services, health, OpenAPI, keys, limits, config', () => {
+  let suite: Suite;
+
+  beforeAll(async () => {
+    suite = await Suite.start([...SERVICE_NAMES]);
+  });
+
+  afterAll(async () => {
+    await suite?.dispose();
+  });
+
+  it('reports every service, Postgres and NATS on /health without a key', async () => {
+    const res = await suite.request<{ status: string; services: Record<string, { status: string }>; gateway: { checks: object } }>('GET', '/api/v1/health', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ok');
+    expect(Object.keys(res.body.services).sort()).toEqual(SERVICE_NAMES.filter((s) => s !== 'gateway').sort());
+    expect(Object.values(res.body.services).every((s) => s.status === 'ok')).toBe(true);
+    expect(res.body.gateway.checks).toMatchObject({ postgres: { ok: true }, nats: { ok: true } });
+  });
+
+  it('gave every service its own schema with an outbox and its own migrations table', async () => {
+    const pg = new Client({ connectionString: suite.db.url });
+    await pg.connect();
+    try {
+      const rows = (await pg.query(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'migrations')`)).rows as {
+        table_schema: string;
+        table_name: string;
+      }[];
+      for (const schema of Object.values(SERVICE_SCHEMAS)) {
+        expect(rows.filter((r) => r.table_schema === schema).map((r) => r.table_name).sort()).toEqual(['migrations', 'outbox']);
+      }
+    } finally {
+      await pg.end();
+    }
+  });
+
+  it('reports a service that is down with 503 and names it', async () => {
+    await suite.process('observer').stop('SIGTERM');
+    try {
+      const res = await suite.request<{ status: string; services: Record<string, { status: string }> }>('GET', '/api/v1/health', { key: null });
+      expect(res.status).toBe(503);
+      expect(res.body.services['observer']?.status).toBe('down');
+      expect(res.body.services['inspector']?.status).toBe('ok');
+    } finally {
+      await suite.startService('observer');
+    }
+  });
+
+  it('serves the OpenAPI document and its UI, generated from the DTOs', async () => {
+    const doc = await suite.request<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties: object }> } }>(
+      'GET',
+      '/api/openapi.json',
+      { key: null },
+    );
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/templates', '/api/v1/templates/{name}', '/api/v1/events', '/api/v1/health']));
+    expect(Object.keys(doc.body.paths['/api/v1/templates'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort()).toEqual(['cpu_count', 'name', 'ram_amount']);
+    const ui = await suite.request<string>('GET', '/api/docs', { key: null });
+    expect(ui.status).toBe(200);
+    expect(ui.body).toContain('swagger');
+  });
+
+  it('manages API keys: create shows the secret once, list hides it, revoke locks the key out', async () => {
+    const created = await suite.request<{ id: string; key: string; role: string }>('POST', '/api/v1/api-keys', { body: { name: 'temp', role: 'operator' } });
+    expect(created.status).toBe(201);
+    expect(created.body.key).toMatch(/^fry_/);
+    const list = await suite.request<object[]>('GET', '/api/v1/api-keys');
+    expect(JSON.stringify(list.body)).toContain(created.body.id);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.key);
+    expect((await suite.request('GET', '/api/v1/templates', { key: created.body.key })).status).toBe(200);
+    expect((await suite.request('DELETE', `/api/v1/api-keys/${created.body.id}`)).status).toBe(204);
+    expect((await suite.request('GET', '/api/v1/templates', { key: created.body.key })).status).toBe(401);
+    expect((await suite.request('POST', '/api/v1/api-keys', { body: { name: 'x', role: 'root' } })).status).toBe(400);
+  });
+
+  it('never stores an API key in plain text', async () => {
+    const pg = new Client({ connectionString: suite.db.url });
+    await pg.connect();
+    try {
+      const dump = JSON.stringify((await pg.query('SELECT * FROM gateway.api_keys')).rows);
+      expect(dump).not.toContain(suite.adminKey);
+      expect(dump).not.toContain(suite.adminKey.split('_')[2]);
+    } finally {
+      await pg.end();
+    }
+  });
+
+  it('rate limits per key with 429, Retry-After and problem+json', async () => {
+    const port = await freePort();
+    const limited = spawnService('gateway', { ...suite.env('gateway'), PORT: String(port), RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' });
+    try {
+      await limited.waitFor(/"msg":"ready"/);
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 6; i++) {
+        last = await fetch(`http://127.0.0.1:${port}/api/v1/templates`, { headers: { authorization: `Bearer ${suite.adminKey}` } });
+        statuses.push(last.status);
+        if (last.status === 429) break;
+        await last.text();
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(statuses).toContain(429);
+      expect(last?.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(last?.headers.get('content-type')).toContain('application/problem+json');
+      expect(((await last?.json()) as { code: string }).code).toBe('RATE_LIMITED');
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('spreads requests across replicas of a service (queue group)', async () => {
+    const second = spawnService('vm-operator', suite.env('vm-operator'));
+    try {
+      await second.waitFor(/"msg":"ready"/);
+      for (let i = 0; i < 24; i++) {
+        const r = await suite.request('POST', '/api/v1/templates', { body: { name: randomName('qg'), cpu_count: 1, ram_amount: 1 } });
+        expect(r.status).toBe(201);
+      }
+      const served = (p: { output: string[] }) => p.output.filter((l) => l.includes('"msg":"template created"') && l.includes('qg-')).length;
+      expect(served(second)).toBeGreaterThan(0);
+      expect(served(suite.process('vm-operator'))).toBeGreaterThan(0);
+      expect(served(second) + served(suite.process('vm-operator'))).toBe(24);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses to start on bad configuration and names the variable', async () => {
+    const bad = spawnService('vm-operator', { ...suite.env('vm-operator'), NATS_URL: 'http://example', DB_POOL_SIZE: 'lots' });
+    const code = await bad.exited();
+    expect(code).not.toBe(0);
+    const text = bad.output.join('\n');
+    expect(text).toContain('NATS_URL');
+    expect(text).toContain('DB_POOL_SIZE');
+  });
+});
