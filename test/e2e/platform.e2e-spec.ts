@@ -15,10 +15,16 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
   });
 
   it('reports every service, Postgres and NATS on /health without a key', async () => {
-    const res = await suite.request<{ status: string; services: Record<string, { status: string }>; gateway: { checks: object } }>('GET', '/api/v1/health', { key: null });
+    const res = await suite.request<{
+      status: string;
+      services: Record<string, { status: string }>;
+      gateway: { checks: object };
+    }>('GET', '/api/v1/health', { key: null });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ok');
-    expect(Object.keys(res.body.services).sort()).toEqual(SERVICE_NAMES.filter((s) => s !== 'gateway').sort());
+    expect(Object.keys(res.body.services).sort()).toEqual(
+      SERVICE_NAMES.filter((s) => s !== 'gateway').sort(),
+    );
     expect(Object.values(res.body.services).every((s) => s.status === 'ok')).toBe(true);
     expect(res.body.gateway.checks).toMatchObject({ postgres: { ok: true }, nats: { ok: true } });
   });
@@ -27,12 +33,21 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     const pg = new Client({ connectionString: suite.db.url });
     await pg.connect();
     try {
-      const rows = (await pg.query(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'migrations')`)).rows as {
+      const rows = (
+        await pg.query(
+          `SELECT table_schema, table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'migrations')`,
+        )
+      ).rows as {
         table_schema: string;
         table_name: string;
       }[];
       for (const schema of Object.values(SERVICE_SCHEMAS)) {
-        expect(rows.filter((r) => r.table_schema === schema).map((r) => r.table_name).sort()).toEqual(['migrations', 'outbox']);
+        expect(
+          rows
+            .filter((r) => r.table_schema === schema)
+            .map((r) => r.table_name)
+            .sort(),
+        ).toEqual(['migrations', 'outbox']);
       }
     } finally {
       await pg.end();
@@ -42,7 +57,11 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
   it('reports a service that is down with 503 and names it', async () => {
     await suite.process('observer').stop('SIGTERM');
     try {
-      const res = await suite.request<{ status: string; services: Record<string, { status: string }> }>('GET', '/api/v1/health', { key: null });
+      const res = await suite.request<{ status: string; services: Record<string, { status: string }> }>(
+        'GET',
+        '/api/v1/health',
+        { key: null },
+      );
       expect(res.status).toBe(503);
       expect(res.body.services['observer']?.status).toBe('down');
       expect(res.body.services['inspector']?.status).toBe('ok');
@@ -52,23 +71,36 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
   });
 
   it('serves the OpenAPI document and its UI, generated from the DTOs', async () => {
-    const doc = await suite.request<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties: object }> } }>(
-      'GET',
-      '/api/openapi.json',
-      { key: null },
-    );
+    const doc = await suite.request<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, { properties: object }> };
+    }>('GET', '/api/openapi.json', { key: null });
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/templates', '/api/v1/templates/{name}', '/api/v1/events', '/api/v1/health']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/templates',
+        '/api/v1/templates/{name}',
+        '/api/v1/events',
+        '/api/v1/health',
+      ]),
+    );
     expect(Object.keys(doc.body.paths['/api/v1/templates'] ?? {}).sort()).toEqual(['get', 'post']);
-    expect(Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort()).toEqual(['cpu_count', 'name', 'ram_amount']);
+    expect(
+      Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort(),
+    ).toEqual(['cpu_count', 'name', 'ram_amount']);
     const ui = await suite.request<string>('GET', '/api/docs', { key: null });
     expect(ui.status).toBe(200);
     expect(ui.body).toContain('swagger');
   });
 
   it('manages API keys: create shows the secret once, list hides it, revoke locks the key out', async () => {
-    const created = await suite.request<{ id: string; key: string; role: string }>('POST', '/api/v1/api-keys', { body: { name: 'temp', role: 'operator' } });
+    const created = await suite.request<{ id: string; key: string; role: string }>(
+      'POST',
+      '/api/v1/api-keys',
+      { body: { name: 'temp', role: 'operator' } },
+    );
     expect(created.status).toBe(201);
     expect(created.body.key).toMatch(/^fry_/);
     const list = await suite.request<object[]>('GET', '/api/v1/api-keys');
@@ -77,7 +109,9 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     expect((await suite.request('GET', '/api/v1/templates', { key: created.body.key })).status).toBe(200);
     expect((await suite.request('DELETE', `/api/v1/api-keys/${created.body.id}`)).status).toBe(204);
     expect((await suite.request('GET', '/api/v1/templates', { key: created.body.key })).status).toBe(401);
-    expect((await suite.request('POST', '/api/v1/api-keys', { body: { name: 'x', role: 'root' } })).status).toBe(400);
+    expect(
+      (await suite.request('POST', '/api/v1/api-keys', { body: { name: 'x', role: 'root' } })).status,
+    ).toBe(400);
   });
 
   it('never stores an API key in plain text', async () => {
@@ -94,13 +128,20 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
 
   it('rate limits per key with 429, Retry-After and problem+json', async () => {
     const port = await freePort();
-    const limited = spawnService('gateway', { ...suite.env('gateway'), PORT: String(port), RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' });
+    const limited = spawnService('gateway', {
+      ...suite.env('gateway'),
+      PORT: String(port),
+      RATE_LIMIT_PER_SECOND: '1',
+      RATE_LIMIT_BURST: '3',
+    });
     try {
       await limited.waitFor(/"msg":"ready"/);
       const statuses: number[] = [];
       let last: Response | undefined;
       for (let i = 0; i < 6; i++) {
-        last = await fetch(`http://127.0.0.1:${port}/api/v1/templates`, { headers: { authorization: `Bearer ${suite.adminKey}` } });
+        last = await fetch(`http://127.0.0.1:${port}/api/v1/templates`, {
+          headers: { authorization: `Bearer ${suite.adminKey}` },
+        });
         statuses.push(last.status);
         if (last.status === 429) break;
         await last.text();
@@ -120,10 +161,13 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     try {
       await second.waitFor(/"msg":"ready"/);
       for (let i = 0; i < 24; i++) {
-        const r = await suite.request('POST', '/api/v1/templates', { body: { name: randomName('qg'), cpu_count: 1, ram_amount: 1 } });
+        const r = await suite.request('POST', '/api/v1/templates', {
+          body: { name: randomName('qg'), cpu_count: 1, ram_amount: 1 },
+        });
         expect(r.status).toBe(201);
       }
-      const served = (p: { output: string[] }) => p.output.filter((l) => l.includes('"msg":"template created"') && l.includes('qg-')).length;
+      const served = (p: { output: string[] }) =>
+        p.output.filter((l) => l.includes('"msg":"template created"') && l.includes('qg-')).length;
       expect(served(second)).toBeGreaterThan(0);
       expect(served(suite.process('vm-operator'))).toBeGreaterThan(0);
       expect(served(second) + served(suite.process('vm-operator'))).toBe(24);
@@ -133,7 +177,11 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
   });
 
   it('refuses to start on bad configuration and names the variable', async () => {
-    const bad = spawnService('vm-operator', { ...suite.env('vm-operator'), NATS_URL: 'http://example', DB_POOL_SIZE: 'lots' });
+    const bad = spawnService('vm-operator', {
+      ...suite.env('vm-operator'),
+      NATS_URL: 'http://example',
+      DB_POOL_SIZE: 'lots',
+    });
     const code = await bad.exited();
     expect(code).not.toBe(0);
     const text = bad.output.join('\n');

@@ -9,7 +9,10 @@ describe('resilience: a dead service, a killed service, a restarted broker', () 
 
   beforeAll(async () => {
     suite = await Suite.start(['vm-operator', 'gateway']);
-    expect((await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 128 } })).status).toBe(201);
+    expect(
+      (await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 128 } }))
+        .status,
+    ).toBe(201);
   });
 
   afterAll(async () => {
@@ -36,10 +39,14 @@ describe('resilience: a dead service, a killed service, a restarted broker', () 
     expect([503, 504]).toContain(down.status);
 
     await suite.startService('vm-operator');
-    const back = await eventually(async () => {
-      const r = await suite.request('GET', `/api/v1/templates/${name}`);
-      return r.status === 200 ? r : undefined;
-    }, 15_000, 'template readable again');
+    const back = await eventually(
+      async () => {
+        const r = await suite.request('GET', `/api/v1/templates/${name}`);
+        return r.status === 200 ? r : undefined;
+      },
+      15_000,
+      'template readable again',
+    );
     expect(back.body).toMatchObject({ name, cpu_count: 1 });
     expect(suite.process('gateway').running).toBe(true);
   });
@@ -52,10 +59,21 @@ describe('resilience: a dead service, a killed service, a restarted broker', () 
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
 
     await suite.nats.restart();
-    await eventually(async () => ((await suite.request('GET', `/api/v1/templates/${name}`)).status === 200 ? true : undefined), 20_000, 'service after broker restart');
+    await eventually(
+      async () =>
+        (await suite.request('GET', `/api/v1/templates/${name}`)).status === 200 ? true : undefined,
+      20_000,
+      'service after broker restart',
+    );
     // Writes and their events work again too.
     const after = randomName('after');
-    expect((await suite.request('POST', '/api/v1/templates', { body: { name: after, cpu_count: 1, ram_amount: 1 } })).status).toBe(201);
+    expect(
+      (
+        await suite.request('POST', '/api/v1/templates', {
+          body: { name: after, cpu_count: 1, ram_amount: 1 },
+        })
+      ).status,
+    ).toBe(201);
     expect(suite.process('gateway').running && suite.process('vm-operator').running).toBe(true);
   });
 });

@@ -25,7 +25,9 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
 
   it('creates, reads, lists and deletes a template', async () => {
     const name = randomName('crud');
-    const created = await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 2, ram_amount: 2048 } });
+    const created = await suite.request('POST', '/api/v1/templates', {
+      body: { name, cpu_count: 2, ram_amount: 2048 },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/api/v1/templates/${name}`);
     expect(created.body).toMatchObject({ name, cpu_count: 2, ram_amount: 2048 });
@@ -53,7 +55,10 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
 
     const viewer = await suite.keyWithRole('viewer');
     expect((await suite.request('GET', '/api/v1/templates', { key: viewer })).status).toBe(200);
-    const post = await suite.request<Problem>('POST', '/api/v1/templates', { key: viewer, body: { name: randomName('v'), cpu_count: 1, ram_amount: 1 } });
+    const post = await suite.request<Problem>('POST', '/api/v1/templates', {
+      key: viewer,
+      body: { name: randomName('v'), cpu_count: 1, ram_amount: 1 },
+    });
     expect(post.status).toBe(403);
     expect(post.body.code).toBe('FORBIDDEN');
     // Key management needs admin, which an operator is not.
@@ -63,7 +68,9 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
 
   it('rejects invalid input with 400 problem+json naming each invalid field, and stores nothing', async () => {
     const name = 'bad name!';
-    const res = await suite.request<Problem>('POST', '/api/v1/templates', { body: { name, cpu_count: 0, ram_amount: 'lots' } });
+    const res = await suite.request<Problem>('POST', '/api/v1/templates', {
+      body: { name, cpu_count: 0, ram_amount: 'lots' },
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.code).toBe('VALIDATION');
@@ -95,15 +102,25 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
 
   it('answers 409 to a duplicate name and keeps the first template', async () => {
     const name = randomName('dup');
-    expect((await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 512 } })).status).toBe(201);
-    const again = await suite.request<Problem>('POST', '/api/v1/templates', { body: { name, cpu_count: 8, ram_amount: 8192 } });
+    expect(
+      (await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 512 } }))
+        .status,
+    ).toBe(201);
+    const again = await suite.request<Problem>('POST', '/api/v1/templates', {
+      body: { name, cpu_count: 8, ram_amount: 8192 },
+    });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('CONFLICT');
-    expect((await suite.request('GET', `/api/v1/templates/${name}`)).body).toMatchObject({ cpu_count: 1, ram_amount: 512 });
+    expect((await suite.request('GET', `/api/v1/templates/${name}`)).body).toMatchObject({
+      cpu_count: 1,
+      ram_amount: 512,
+    });
   });
 
   it('takes the client request id, or makes one, and returns it', async () => {
-    const mine = await suite.request('GET', '/api/v1/templates', { headers: { 'x-request-id': 'e2e-req-42' } });
+    const mine = await suite.request('GET', '/api/v1/templates', {
+      headers: { 'x-request-id': 'e2e-req-42' },
+    });
     expect(mine.headers.get('x-request-id')).toBe('e2e-req-42');
     const made = await suite.request<Problem>('GET', '/api/v1/templates/nope');
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -121,12 +138,19 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
 
   it('streams template.created and template.deleted to an SSE client, with the request id as correlation id', async () => {
     const name = randomName('sse');
-    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.vm-operator.template.`, { authorization: `Bearer ${suite.adminKey}` });
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.vm-operator.template.`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
     try {
       expect(sse.status).toBe(200);
       const requestId = `sse-${randomUUID()}`;
-      await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 256 }, headers: { 'x-request-id': requestId } });
-      const created = await sse.waitFor((m) => m.data.subject === name && m.data.type === 'ferry.vm-operator.template.created');
+      await suite.request('POST', '/api/v1/templates', {
+        body: { name, cpu_count: 1, ram_amount: 256 },
+        headers: { 'x-request-id': requestId },
+      });
+      const created = await sse.waitFor(
+        (m) => m.data.subject === name && m.data.type === 'ferry.vm-operator.template.created',
+      );
       expect(created.data).toMatchObject({
         specversion: '1.0',
         source: 'ferry/vm-operator',
@@ -135,7 +159,9 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
       });
       expect(created.event).toBe('ferry.vm-operator.template.created');
       await suite.request('DELETE', `/api/v1/templates/${name}`);
-      await sse.waitFor((m) => m.data.subject === name && m.data.type === 'ferry.vm-operator.template.deleted');
+      await sse.waitFor(
+        (m) => m.data.subject === name && m.data.type === 'ferry.vm-operator.template.deleted',
+      );
       expect(sse.messages.every((m) => m.data.type.startsWith('ferry.vm-operator.template.'))).toBe(true);
     } finally {
       sse.close();
@@ -155,7 +181,10 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
       expect(onlyA.messages.some((m) => m.data.subject === b)).toBe(false);
 
       await suite.request('DELETE', `/api/v1/templates/${a}`);
-      resumed = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${a}`, { ...auth, 'last-event-id': String(first.id) });
+      resumed = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${a}`, {
+        ...auth,
+        'last-event-id': String(first.id),
+      });
       const next = await resumed.waitFor((m) => m.data.type === 'ferry.vm-operator.template.deleted');
       expect(Number(next.id)).toBeGreaterThan(Number(first.id));
       expect(resumed.messages.some((m) => m.id === first.id)).toBe(false);
@@ -169,15 +198,24 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
     const name = randomName('idem');
     const key = randomUUID();
     const body = { name, cpu_count: 4, ram_amount: 4096 };
-    const first = await suite.request('POST', '/api/v1/templates', { body, headers: { 'idempotency-key': key } });
+    const first = await suite.request('POST', '/api/v1/templates', {
+      body,
+      headers: { 'idempotency-key': key },
+    });
     expect(first.status).toBe(201);
-    const replay = await suite.request('POST', '/api/v1/templates', { body: { ram_amount: 4096, cpu_count: 4, name }, headers: { 'idempotency-key': key } });
+    const replay = await suite.request('POST', '/api/v1/templates', {
+      body: { ram_amount: 4096, cpu_count: 4, name },
+      headers: { 'idempotency-key': key },
+    });
     expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
     expect(replay.headers.get('location')).toBe(first.headers.get('location'));
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
 
-    const other = await suite.request<Problem>('POST', '/api/v1/templates', { body: { ...body, cpu_count: 5 }, headers: { 'idempotency-key': key } });
+    const other = await suite.request<Problem>('POST', '/api/v1/templates', {
+      body: { ...body, cpu_count: 5 },
+      headers: { 'idempotency-key': key },
+    });
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('UNPROCESSABLE');
     // Without the key the same body is a new request, which conflicts with the template that exists.

@@ -49,7 +49,11 @@ export class SseClient {
       fields[line.slice(0, i)] = line.slice(i + 1).trimStart();
     }
     if (fields['data'] === undefined) return;
-    this.messages.push({ id: fields['id'], event: fields['event'], data: JSON.parse(fields['data']) as CloudEvent });
+    this.messages.push({
+      id: fields['id'],
+      event: fields['event'],
+      data: JSON.parse(fields['data']) as CloudEvent,
+    });
   }
 
   waitFor(predicate: (m: SseMessage) => boolean, timeoutMs = 10_000): Promise<SseMessage> {

@@ -33,7 +33,11 @@ export class Suite {
   ) {}
 
   static async start(services: ServiceName[], gatewayEnv: Record<string, string> = {}): Promise<Suite> {
-    const suite = new Suite(await NatsServerProcess.start(), await createTestDatabase('ferry_e2e'), gatewayEnv);
+    const suite = new Suite(
+      await NatsServerProcess.start(),
+      await createTestDatabase('ferry_e2e'),
+      gatewayEnv,
+    );
     suite.port = await freePort();
     suite.gatewayUrl = `http://127.0.0.1:${suite.port}`;
     await Promise.all(services.map((s) => suite.startService(s)));
@@ -75,7 +79,11 @@ export class Suite {
     return p;
   }
 
-  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<HttpResult<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     const key = options.key === undefined ? this.adminKey : options.key;
     if (key) headers['authorization'] = `Bearer ${key}`;
@@ -87,13 +95,20 @@ export class Suite {
     const res = await fetch(`${this.gatewayUrl}${path}`, { method, headers, body });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
-    return { status: res.status, headers: res.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (type.includes('json') && text ? JSON.parse(text) : text) as T,
+    };
   }
 
   /** Creates an API key with `role` through the admin API and returns the secret. */
   async keyWithRole(role: 'viewer' | 'operator' | 'admin'): Promise<string> {
-    const res = await this.request<{ key: string }>('POST', '/api/v1/api-keys', { body: { name: `e2e-${role}`, role } });
-    if (res.status !== 201) throw new Error(`could not create ${role} key: ${res.status} ${JSON.stringify(res.body)}`);
+    const res = await this.request<{ key: string }>('POST', '/api/v1/api-keys', {
+      body: { name: `e2e-${role}`, role },
+    });
+    if (res.status !== 201)
+      throw new Error(`could not create ${role} key: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.key;
   }
 

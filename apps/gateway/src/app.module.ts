@@ -22,7 +22,14 @@ export class AppModule {
   static register(config: GatewayConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService({ service: 'gateway', config, database: GATEWAY_DATABASE, healthOverNats: false })],
+      imports: [
+        PlatformModule.forService({
+          service: 'gateway',
+          config,
+          database: GATEWAY_DATABASE,
+          healthOverNats: false,
+        }),
+      ],
       controllers: [HealthController, TemplatesController, EventsController, ApiKeysController],
       providers: [
         ApiKeysRepository,

@@ -3,7 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { acceptCorrelationId, closeOnSignals, createValidationPipe, prepare, runMain, runWithContext } from '@ferry/platform';
+import {
+  acceptCorrelationId,
+  closeOnSignals,
+  createValidationPipe,
+  prepare,
+  runMain,
+  runWithContext,
+} from '@ferry/platform';
 import { AppModule } from './app.module';
 import { GatewayConfig } from './config/gateway.config';
 import { setupOpenApi } from './openapi';
@@ -12,7 +19,8 @@ async function main(): Promise<void> {
   const { config, logger } = prepare('gateway', GatewayConfig);
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
-    genReqId: (req: IncomingMessage) => acceptCorrelationId(req.headers['x-request-id'] as string | undefined),
+    genReqId: (req: IncomingMessage) =>
+      acceptCorrelationId(req.headers['x-request-id'] as string | undefined),
     return503OnClosing: true,
   });
   const fastify = adapter.getInstance();
@@ -23,11 +31,22 @@ async function main(): Promise<void> {
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     if (logger.isEnabled('debug')) {
-      logger.debug({ msg: 'request', method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'Http');
+      logger.debug(
+        {
+          msg: 'request',
+          method: req.method,
+          url: req.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'Http',
+      );
     }
     done();
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, { logger });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    logger,
+  });
   app.setGlobalPrefix('api/v1');
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);

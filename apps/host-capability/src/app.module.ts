@@ -9,7 +9,9 @@ export class AppModule {
   static register(config: HostCapabilityConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService({ service: 'host-capability', config, database: HOST_CAPABILITY_DATABASE })],
+      imports: [
+        PlatformModule.forService({ service: 'host-capability', config, database: HOST_CAPABILITY_DATABASE }),
+      ],
     };
   }
 }

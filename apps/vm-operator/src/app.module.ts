@@ -10,7 +10,10 @@ export class AppModule {
   static register(config: VmOperatorConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService({ service: 'vm-operator', config, database: VM_OPERATOR_DATABASE }), TemplatesModule],
+      imports: [
+        PlatformModule.forService({ service: 'vm-operator', config, database: VM_OPERATOR_DATABASE }),
+        TemplatesModule,
+      ],
     };
   }
 }

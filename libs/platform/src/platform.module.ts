@@ -42,7 +42,9 @@ class PlatformLifecycle implements OnApplicationBootstrap, OnApplicationShutdown
   // Runs after the transport stopped taking work and in-flight requests finished.
   async onApplicationShutdown(): Promise<void> {
     await this.relay.stop();
-    await this.nc.drain().catch((err: Error) => this.logger.warn({ msg: 'NATS drain failed', error: err.message }));
+    await this.nc
+      .drain()
+      .catch((err: Error) => this.logger.warn({ msg: 'NATS drain failed', error: err.message }));
     await this.ds.destroy();
     this.logger.log({ msg: 'closed NATS and Postgres' });
   }
@@ -79,7 +81,8 @@ export class PlatformModule {
             await ds.initialize();
             if (config.DB_MIGRATE_ON_START) {
               const ran = await runMigrations(ds, database.schema);
-              if (ran.length > 0) new Logger('Migrations').log({ msg: 'applied migrations', schema: database.schema, ran });
+              if (ran.length > 0)
+                new Logger('Migrations').log({ msg: 'applied migrations', schema: database.schema, ran });
             }
             return ds;
           },
@@ -88,7 +91,10 @@ export class PlatformModule {
           provide: OutboxRelay,
           inject: [DataSource, NATS_CONNECTION],
           useFactory: (ds: DataSource, nc: NatsConnection) =>
-            new OutboxRelay(ds, nc, outbox, { pollMs: config.OUTBOX_POLL_MS, streamReplicas: config.EVENTS_STREAM_REPLICAS }),
+            new OutboxRelay(ds, nc, outbox, {
+              pollMs: config.OUTBOX_POLL_MS,
+              streamReplicas: config.EVENTS_STREAM_REPLICAS,
+            }),
         },
         {
           provide: Transactional,

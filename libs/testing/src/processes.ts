@@ -36,7 +36,9 @@ export class ManagedProcess {
       if (!this.running) break;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`${this.name} did not print ${pattern} (running=${this.running}):\n${this.output.slice(-30).join('\n')}`);
+    throw new Error(
+      `${this.name} did not print ${pattern} (running=${this.running}):\n${this.output.slice(-30).join('\n')}`,
+    );
   }
 
   /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
@@ -56,11 +58,15 @@ export class ManagedProcess {
 
 /** Starts a built service: `node -r tools/register-paths.js dist/apps/<app>/src/main.js`. */
 export function spawnService(app: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'tools/register-paths.js'), join(ROOT, 'dist/apps', app, 'src/main.js'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'tools/register-paths.js'), join(ROOT, 'dist/apps', app, 'src/main.js'), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return new ManagedProcess(app, child);
 }
 
@@ -83,7 +89,9 @@ export class NatsServerProcess {
 
   async restart(): Promise<void> {
     const bin = process.env['NATS_SERVER_BIN'] ?? 'nats-server';
-    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = new ManagedProcess('nats-server', child);
     await this.proc.waitFor(/Server is ready/, 15_000);
   }

@@ -37,12 +37,17 @@ export class ApiKeyGuard implements CanActivate {
     if (!key) throw new FerryError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
     const principal = await this.keys.authenticate(key);
     const required =
-      this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? (req.method === 'GET' || req.method === 'HEAD' ? 'viewer' : 'operator');
+      this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ??
+      (req.method === 'GET' || req.method === 'HEAD' ? 'viewer' : 'operator');
     if (!roleAllows(principal.role, required)) {
-      throw new FerryError('FORBIDDEN', `this action needs the ${required} role; the key has ${principal.role}`, {
-        required,
-        role: principal.role,
-      });
+      throw new FerryError(
+        'FORBIDDEN',
+        `this action needs the ${required} role; the key has ${principal.role}`,
+        {
+          required,
+          role: principal.role,
+        },
+      );
     }
     req.principal = principal;
     return true;

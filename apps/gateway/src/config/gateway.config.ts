@@ -16,7 +16,9 @@ export class GatewayConfig extends PlatformConfig {
 
   /** An admin API key (`fry_<id>_<secret>`) stored hashed at start-up, so a new install can make keys. */
   @IsOptional()
-  @Matches(/^fry_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{32,}$/, { message: 'must look like fry_<12 alphanumerics>_<32+ chars>' })
+  @Matches(/^fry_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{32,}$/, {
+    message: 'must look like fry_<12 alphanumerics>_<32+ chars>',
+  })
   FERRY_ADMIN_API_KEY?: string;
 
   /** Largest request body accepted, in bytes; larger bodies get 413. */

@@ -68,7 +68,11 @@ export class EventStreamService implements BeforeApplicationShutdown {
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: filter.afterSeq + 1 }
           : { deliver_policy: DeliverPolicy.New }),
       });
-      messages = await withTimeout(consumer.consume(), timeoutMs, () => new Error(`no consumer within ${timeoutMs} ms`));
+      messages = await withTimeout(
+        consumer.consume(),
+        timeoutMs,
+        () => new Error(`no consumer within ${timeoutMs} ms`),
+      );
     } catch (err) {
       this.logger.warn({ msg: 'cannot follow events', error: (err as Error).message });
       throw new FerryError('UNAVAILABLE', 'the event stream is not available');

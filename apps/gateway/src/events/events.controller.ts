@@ -11,7 +11,9 @@ const HEARTBEAT_MS = 15_000;
 function parseLastEventId(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,15}$/.test(value)) {
-    throw FerryError.validation('invalid Last-Event-ID', [{ field: 'Last-Event-ID', messages: ['must be a stream sequence number'] }]);
+    throw FerryError.validation('invalid Last-Event-ID', [
+      { field: 'Last-Event-ID', messages: ['must be a stream sequence number'] },
+    ]);
   }
   return Number(value);
 }

@@ -7,7 +7,9 @@ export class EventsQuery {
   @IsOptional()
   @IsString()
   @MaxLength(200)
-  @Matches(/^ferry\.[A-Za-z0-9._-]*$/, { message: 'type must be a prefix of an event type, starting with "ferry."' })
+  @Matches(/^ferry\.[A-Za-z0-9._-]*$/, {
+    message: 'type must be a prefix of an event type, starting with "ferry."',
+  })
   type?: string;
 
   /** Only events about this entity id (the CloudEvents `subject`). */

@@ -52,7 +52,9 @@ export class HealthController {
 
   /** The gateway's own Postgres and NATS (Kubernetes readiness). */
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; checks: Record<string, DependencyCheck> }> {
+  async ready(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: string; checks: Record<string, DependencyCheck> }> {
     const report = await this.health.report();
     void reply.status(report.status === 'ok' ? 200 : 503);
     return { status: report.status, checks: report.checks };

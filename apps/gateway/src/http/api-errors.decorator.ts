@@ -17,7 +17,10 @@ const PROBLEM_SCHEMA = {
     errors: {
       type: 'array',
       description: 'For 400: each invalid field',
-      items: { type: 'object', properties: { field: { type: 'string' }, messages: { type: 'array', items: { type: 'string' } } } },
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, messages: { type: 'array', items: { type: 'string' } } },
+      },
     },
   },
 };
@@ -26,7 +29,11 @@ const PROBLEM_SCHEMA = {
 export function ApiErrors(...statuses: number[]): MethodDecorator {
   return applyDecorators(
     ...statuses.map((status) =>
-      ApiResponse({ status, description: STATUS_CODES[status], content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } } }),
+      ApiResponse({
+        status,
+        description: STATUS_CODES[status],
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } },
+      }),
     ),
   );
 }

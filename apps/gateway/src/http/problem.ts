@@ -21,7 +21,14 @@ export interface Problem {
   details?: Record<string, unknown>;
 }
 
-function problem(code: ErrorCode, status: number, detail: string, url: string, requestId: string, details?: Record<string, unknown>): Problem {
+function problem(
+  code: ErrorCode,
+  status: number,
+  detail: string,
+  url: string,
+  requestId: string,
+  details?: Record<string, unknown>,
+): Problem {
   const p: Problem = {
     type: `urn:ferry:problem:${code.toLowerCase().replace(/_/g, '-')}`,
     title: STATUS_CODES[status] ?? 'Error',

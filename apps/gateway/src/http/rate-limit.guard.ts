@@ -24,6 +24,8 @@ export class RateLimitGuard implements CanActivate {
     const wait = this.limiter.take(keyId ? `key:${keyId}` : `ip:${req.ip}`);
     if (wait === 0) return true;
     ctx.switchToHttp().getResponse<FastifyReply>().header('retry-after', String(wait));
-    throw new FerryError('RATE_LIMITED', `too many requests; retry in ${wait} s`, { retryAfterSeconds: wait });
+    throw new FerryError('RATE_LIMITED', `too many requests; retry in ${wait} s`, {
+      retryAfterSeconds: wait,
+    });
   }
 }

@@ -23,7 +23,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function fingerprintOf(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 /**
@@ -48,7 +50,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (req.method !== 'POST' || raw === undefined) return next.handle();
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (!key || !KEY_PATTERN.test(key)) {
-      return throwError(() => new FerryError('VALIDATION', 'Idempotency-Key must be 1-255 visible ASCII characters'));
+      return throwError(
+        () => new FerryError('VALIDATION', 'Idempotency-Key must be 1-255 visible ASCII characters'),
+      );
     }
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const principal = req.principal?.keyId ?? 'anonymous';
@@ -58,7 +62,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       switchMap((existing) => {
         if (!existing) return this.runFirst(next, reply, principal, key);
         if (existing.fingerprint !== fingerprint) {
-          throw new FerryError('UNPROCESSABLE', 'Idempotency-Key was already used with a different request', { key });
+          throw new FerryError('UNPROCESSABLE', 'Idempotency-Key was already used with a different request', {
+            key,
+          });
         }
         if (existing.status === null) {
           throw FerryError.conflict('a request with this Idempotency-Key is still in progress', { key });
@@ -70,12 +76,23 @@ export class IdempotencyInterceptor implements NestInterceptor {
     );
   }
 
-  private runFirst(next: CallHandler, reply: FastifyReply, principal: string, key: string): Observable<unknown> {
+  private runFirst(
+    next: CallHandler,
+    reply: FastifyReply,
+    principal: string,
+    key: string,
+  ): Observable<unknown> {
     return next.handle().pipe(
       switchMap((body) => {
         const location = reply.getHeader('location');
         return from(
-          this.records.complete(principal, key, reply.statusCode, typeof location === 'string' ? location : null, body),
+          this.records.complete(
+            principal,
+            key,
+            reply.statusCode,
+            typeof location === 'string' ? location : null,
+            body,
+          ),
         ).pipe(switchMap(() => of(body)));
       }),
       catchError((err: unknown) =>
@@ -94,6 +111,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const now = Date.now();
     if (now - this.lastPurge < 10 * 60 * 1000) return;
     this.lastPurge = now;
-    this.records.purgeOlderThan(this.config.IDEMPOTENCY_TTL_HOURS).catch((e: Error) => this.logger.warn({ msg: 'purge failed', error: e.message }));
+    this.records
+      .purgeOlderThan(this.config.IDEMPOTENCY_TTL_HOURS)
+      .catch((e: Error) => this.logger.warn({ msg: 'purge failed', error: e.message }));
   }
 }

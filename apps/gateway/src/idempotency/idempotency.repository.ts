@@ -11,7 +11,12 @@ export class IdempotencyRepository {
    * Claims (principal, key) for a new request. Returns null when the claim succeeded, otherwise the
    * record that already holds the key. Expired records are replaced in the same statement.
    */
-  async claim(principal: string, key: string, fingerprint: string, ttlHours: number): Promise<IdempotencyRecordEntity | null> {
+  async claim(
+    principal: string,
+    key: string,
+    fingerprint: string,
+    ttlHours: number,
+  ): Promise<IdempotencyRecordEntity | null> {
     const claimed: unknown[] = await this.ds.query(
       `INSERT INTO gateway.idempotency_keys (principal, key, fingerprint) VALUES ($1, $2, $3)
        ON CONFLICT (principal, key) DO UPDATE
@@ -24,21 +29,30 @@ export class IdempotencyRepository {
     return this.ds.getRepository(IdempotencyRecordEntity).findOneBy({ principal, key });
   }
 
-  async complete(principal: string, key: string, status: number, location: string | null, body: unknown): Promise<void> {
-    await this.ds.query(`UPDATE gateway.idempotency_keys SET status = $3, location = $4, body = $5 WHERE principal = $1 AND key = $2`, [
-      principal,
-      key,
-      status,
-      location,
-      JSON.stringify(body ?? null),
-    ]);
+  async complete(
+    principal: string,
+    key: string,
+    status: number,
+    location: string | null,
+    body: unknown,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE gateway.idempotency_keys SET status = $3, location = $4, body = $5 WHERE principal = $1 AND key = $2`,
+      [principal, key, status, location, JSON.stringify(body ?? null)],
+    );
   }
 
   async release(principal: string, key: string): Promise<void> {
-    await this.ds.query('DELETE FROM gateway.idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
+    await this.ds.query('DELETE FROM gateway.idempotency_keys WHERE principal = $1 AND key = $2', [
+      principal,
+      key,
+    ]);
   }
 
   async purgeOlderThan(hours: number): Promise<void> {
-    await this.ds.query('DELETE FROM gateway.idempotency_keys WHERE created_at < now() - make_interval(hours => $1)', [hours]);
+    await this.ds.query(
+      'DELETE FROM gateway.idempotency_keys WHERE created_at < now() - make_interval(hours => $1)',
+      [hours],
+    );
   }
 }

@@ -15,7 +15,10 @@ export class TemplatesController {
   @HttpCode(201)
   @ApiCreatedResponse({ type: TemplateDto, description: 'Created; Location names the new template.' })
   @ApiErrors(400, 401, 403, 409, 422, 503, 504)
-  async create(@Body() body: CreateTemplateRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TemplateDto> {
+  async create(
+    @Body() body: CreateTemplateRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TemplateDto> {
     const template = await this.client.send(TemplateSubjects.CREATE, body);
     void reply.header('location', `/api/v1/templates/${encodeURIComponent(template.name)}`);
     return template;

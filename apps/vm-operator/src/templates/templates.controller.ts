@@ -1,7 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { TemplateDeletedDto, TemplateDto, TemplateListDto } from '@ferry/contracts';
-import { CreateTemplateRequest, ListTemplatesRequest, TemplateNameRequest, TemplateSubjects } from '@ferry/contracts';
+import {
+  CreateTemplateRequest,
+  ListTemplatesRequest,
+  TemplateNameRequest,
+  TemplateSubjects,
+} from '@ferry/contracts';
 import { TemplatesService } from './templates.service';
 
 @Controller()

@@ -25,7 +25,10 @@ export class TemplatesRepository {
       await repo.insert(entity);
       return entity;
     } catch (err) {
-      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+      if (
+        err instanceof QueryFailedError &&
+        (err.driverError as { code?: string }).code === UNIQUE_VIOLATION
+      ) {
         throw FerryError.conflict(`template "${t.name}" already exists`, { name: t.name });
       }
       throw err;

@@ -38,7 +38,13 @@ describe('TemplatesService.delete', () => {
     const { service, emitted, deleted } = setup([], small);
     await service.delete('small');
     expect(deleted).toEqual(['small']);
-    expect(emitted).toEqual([expect.objectContaining({ type: 'ferry.vm-operator.template.deleted', subject: 'small', data: { name: 'small' } })]);
+    expect(emitted).toEqual([
+      expect.objectContaining({
+        type: 'ferry.vm-operator.template.deleted',
+        subject: 'small',
+        data: { name: 'small' },
+      }),
+    ]);
   });
 
   it('reports NOT_FOUND for an unknown template', async () => {

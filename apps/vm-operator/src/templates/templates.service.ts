@@ -7,7 +7,12 @@ import { TemplateUsage } from './template-usage';
 import { TemplatesRepository } from './templates.repository';
 
 export function toTemplateDto(t: TemplateEntity): TemplateDto {
-  return { name: t.name, cpu_count: t.cpuCount, ram_amount: t.ramAmount, created_at: t.createdAt.toISOString() };
+  return {
+    name: t.name,
+    cpu_count: t.cpuCount,
+    ram_amount: t.ramAmount,
+    created_at: t.createdAt.toISOString(),
+  };
 }
 
 @Injectable()
@@ -23,7 +28,11 @@ export class TemplatesService {
 
   async create(req: CreateTemplateRequest): Promise<TemplateDto> {
     const dto = await this.tx.run(async (uow) => {
-      const entity = await this.templates.insert(uow.em, { name: req.name, cpuCount: req.cpu_count, ramAmount: req.ram_amount });
+      const entity = await this.templates.insert(uow.em, {
+        name: req.name,
+        cpuCount: req.cpu_count,
+        ramAmount: req.ram_amount,
+      });
       const template = toTemplateDto(entity);
       await uow.emit(this.events.create(TemplateEvents.CREATED, template.name, { template }));
       return template;

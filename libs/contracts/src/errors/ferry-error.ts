@@ -31,7 +31,9 @@ export class FerryError extends Error {
   }
 
   toBody(): RpcErrorBody {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 
   static fromBody(body: RpcErrorBody): FerryError {

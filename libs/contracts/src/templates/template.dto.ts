@@ -7,12 +7,17 @@ export const MAX_CPU_COUNT = 512;
 /** 16 TiB expressed in MiB. */
 export const MAX_RAM_MIB = 16 * 1024 * 1024;
 
-const NAME_RULE = 'name must be 1-63 characters of letters, digits, ".", "_" or "-", starting with a letter or digit';
+const NAME_RULE =
+  'name must be 1-63 characters of letters, digits, ".", "_" or "-", starting with a letter or digit';
 
 /** Body of `POST /templates` and request of `vm-operator.template.create`. */
 export class CreateTemplateRequest {
   /** Unique template name; see TEMPLATE_NAME_PATTERN. Never null. */
-  @ApiProperty({ example: 'small', pattern: TEMPLATE_NAME_PATTERN.source, description: 'Unique name, 1-63 chars.' })
+  @ApiProperty({
+    example: 'small',
+    pattern: TEMPLATE_NAME_PATTERN.source,
+    description: 'Unique name, 1-63 chars.',
+  })
   @IsString()
   @Matches(TEMPLATE_NAME_PATTERN, { message: NAME_RULE })
   name!: string;

@@ -21,7 +21,10 @@ export interface ServiceDefinition<C extends PlatformConfig> {
 }
 
 /** Loads and validates config; a bad value ends the process with a message naming the variable. */
-export function prepare<C extends PlatformConfig>(service: ServiceName, configClass: new () => C): { config: C; logger: JsonLogger } {
+export function prepare<C extends PlatformConfig>(
+  service: ServiceName,
+  configClass: new () => C,
+): { config: C; logger: JsonLogger } {
   try {
     const config = loadConfig(configClass);
     const logger = new JsonLogger(service, config.LOG_LEVEL);
@@ -29,7 +32,9 @@ export function prepare<C extends PlatformConfig>(service: ServiceName, configCl
     return { config, logger };
   } catch (err) {
     const message = err instanceof ConfigError ? err.message : String(err);
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: message }) + '\n');
+    process.stderr.write(
+      JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: message }) + '\n',
+    );
     process.exit(78); // EX_CONFIG
   }
 }
@@ -62,8 +67,16 @@ export function closeOnSignals(app: INestApplicationContext, graceMs: number, lo
 }
 
 /** `node main.js migrate` applies the service's migrations and exits. */
-async function migrateOnly(def: ServiceDefinition<PlatformConfig>, config: PlatformConfig, logger: JsonLogger): Promise<void> {
-  const ds = createServiceDataSource(def.database, { url: config.DATABASE_URL, poolSize: 1, applicationName: `${def.service}-migrate` });
+async function migrateOnly(
+  def: ServiceDefinition<PlatformConfig>,
+  config: PlatformConfig,
+  logger: JsonLogger,
+): Promise<void> {
+  const ds = createServiceDataSource(def.database, {
+    url: config.DATABASE_URL,
+    poolSize: 1,
+    applicationName: `${def.service}-migrate`,
+  });
   await ds.initialize();
   try {
     const ran = await runMigrations(ds, def.database.schema);
@@ -94,7 +107,14 @@ export async function bootstrapService<C extends PlatformConfig>(def: ServiceDef
 export function runMain(service: ServiceName, main: () => Promise<void>): void {
   main().catch((err: Error) => {
     process.stderr.write(
-      JSON.stringify({ time: new Date().toISOString(), level: 'error', service, msg: 'failed to start', error: err.message, stack: err.stack }) + '\n',
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        service,
+        msg: 'failed to start',
+        error: err.message,
+        stack: err.stack,
+      }) + '\n',
     );
     process.exit(1);
   });

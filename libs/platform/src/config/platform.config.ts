@@ -16,7 +16,9 @@ export const EnvBoolean = () =>
 /** Settings every Ferry service shares. Service config classes extend it. */
 export class PlatformConfig {
   /** NATS servers, comma-separated `nats://host:port`. */
-  @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, { message: 'must be nats://host:port[,nats://...]' })
+  @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, {
+    message: 'must be nats://host:port[,nats://...]',
+  })
   NATS_URL = 'nats://127.0.0.1:4222';
 
   /** Postgres connection string. */

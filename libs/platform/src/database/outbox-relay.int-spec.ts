@@ -66,7 +66,10 @@ describe('outbox relay (real Postgres, real JetStream)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = createServiceDataSource({ schema: SCHEMA, entities: [], migrations: [RelayTestInit1700000000000] }, { url: db.url, poolSize: 4, applicationName: 'relay-test' });
+    ds = createServiceDataSource(
+      { schema: SCHEMA, entities: [], migrations: [RelayTestInit1700000000000] },
+      { url: db.url, poolSize: 4, applicationName: 'relay-test' },
+    );
     await ds.initialize();
     await runMigrations(ds, SCHEMA);
     nc = await connect({ servers: TEST_NATS_URL });
@@ -92,8 +95,16 @@ describe('outbox relay (real Postgres, real JetStream)', () => {
     expect(await storedOn(subject)).toBe(0);
 
     relay.start();
-    await eventually(async () => ((await storedOn(subject)) === 1 ? true : undefined), 10_000, 'event in stream');
-    await eventually(async () => ((await outbox.countPending(ds)) === 0 ? true : undefined), 5000, 'row marked sent');
+    await eventually(
+      async () => ((await storedOn(subject)) === 1 ? true : undefined),
+      10_000,
+      'event in stream',
+    );
+    await eventually(
+      async () => ((await outbox.countPending(ds)) === 0 ? true : undefined),
+      5000,
+      'row marked sent',
+    );
 
     const jsm = await nc.jetstreamManager();
     const stored = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
@@ -116,7 +127,11 @@ describe('outbox relay (real Postgres, real JetStream)', () => {
     // A new relay (the restarted process) publishes the row again; JetStream drops the duplicate.
     const restarted = newRelay();
     restarted.start();
-    await eventually(async () => ((await outbox.countPending(ds)) === 0 ? true : undefined), 10_000, 'row marked sent');
+    await eventually(
+      async () => ((await outbox.countPending(ds)) === 0 ? true : undefined),
+      10_000,
+      'row marked sent',
+    );
     expect(await storedOn(subject)).toBe(1);
   });
 
@@ -144,7 +159,11 @@ describe('outbox relay (real Postgres, real JetStream)', () => {
     const b = newRelay();
     a.start();
     b.start();
-    await eventually(async () => ((await outbox.countPending(ds)) === 0 ? true : undefined), 10_000, 'all rows sent');
+    await eventually(
+      async () => ((await outbox.countPending(ds)) === 0 ? true : undefined),
+      10_000,
+      'all rows sent',
+    );
     const counts = await Promise.all(events.map((e) => storedOn(`events.relaytest.${e.subject}.created`)));
     expect(counts).toEqual(events.map(() => 1));
   });

@@ -66,7 +66,10 @@ export class OutboxRelay {
       // Sent in order on one connection, acked in parallel: JetStream stores them in that order.
       await Promise.all(
         rows.map((row) =>
-          js.publish(row.nats_subject, JSON.stringify(row.payload), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
+          js.publish(row.nats_subject, JSON.stringify(row.payload), {
+            msgID: row.id,
+            timeout: PUBLISH_TIMEOUT_MS,
+          }),
         ),
       );
       this.options.afterPublish?.(rows);
@@ -95,7 +98,11 @@ export class OutboxRelay {
         await this.sleep(this.options.pollMs);
       } catch (err) {
         if (this.stopping) break;
-        this.logger.warn({ msg: 'outbox publish failed; will retry', error: (err as Error).message, backoffMs: backoff });
+        this.logger.warn({
+          msg: 'outbox publish failed; will retry',
+          error: (err as Error).message,
+          backoffMs: backoff,
+        });
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
@@ -112,13 +119,12 @@ export class OutboxRelay {
   private sleep(ms: number): Promise<void> {
     if (this.kicked || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wake = undefined;
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

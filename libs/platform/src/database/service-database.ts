@@ -54,7 +54,9 @@ export async function runMigrations(ds: DataSource, schema: string): Promise<str
     const done = await ds.runMigrations({ transaction: 'each' });
     return done.map((m) => m.name);
   } finally {
-    await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`ferry.migrate.${schema}`]).catch(() => undefined);
+    await runner
+      .query('SELECT pg_advisory_unlock(hashtext($1))', [`ferry.migrate.${schema}`])
+      .catch(() => undefined);
     await runner.release();
   }
 }

@@ -6,7 +6,10 @@ import { withTimeout } from '../common/with-timeout';
 const CHECK_TIMEOUT_MS = 2000;
 const started = Date.now();
 
-export async function timedCheck(probe: () => Promise<unknown>, timeoutMs = CHECK_TIMEOUT_MS): Promise<DependencyCheck> {
+export async function timedCheck(
+  probe: () => Promise<unknown>,
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<DependencyCheck> {
   const t0 = performance.now();
   try {
     await withTimeout(probe(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));

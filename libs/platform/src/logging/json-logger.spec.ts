@@ -11,7 +11,9 @@ function capture(level: 'info' | 'debug' = 'info') {
 describe('JsonLogger', () => {
   it('writes one JSON object with service, context and the correlation id of the current request', () => {
     const { logger, lines } = capture();
-    runWithContext({ correlationId: 'req-1' }, () => logger.log({ msg: 'template created', template: 'small' }, 'TemplatesService'));
+    runWithContext({ correlationId: 'req-1' }, () =>
+      logger.log({ msg: 'template created', template: 'small' }, 'TemplatesService'),
+    );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 'info',
@@ -25,7 +27,11 @@ describe('JsonLogger', () => {
 
   it('redacts secrets in fields, nested objects and free text', () => {
     const { logger, lines } = capture();
-    logger.warn({ msg: 'login with fry_abcdefABCDEF_supersecretvaluethatislong', VcenterCredentials: { url: 'https://vc', password: 'hunter2' }, apiKey: 'k' });
+    logger.warn({
+      msg: 'login with fry_abcdefABCDEF_supersecretvaluethatislong',
+      VcenterCredentials: { url: 'https://vc', password: 'hunter2' },
+      apiKey: 'k',
+    });
     const line = JSON.stringify(lines[0]);
     expect(line).not.toContain('hunter2');
     expect(line).not.toContain('supersecretvalue');
@@ -37,7 +43,12 @@ describe('JsonLogger', () => {
     logger.debug('hidden');
     logger.error({ msg: 'boom' }, 'Error: boom\n    at x', 'Ctx');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'error', msg: 'boom', stack: expect.stringContaining('at x'), context: 'Ctx' });
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      msg: 'boom',
+      stack: expect.stringContaining('at x'),
+      context: 'Ctx',
+    });
   });
 });
 

@@ -55,7 +55,8 @@ export class JsonLogger implements LoggerService {
     if (!this.isEnabled(level)) return;
     // Nest passes (message, context) or, for errors, (message, stack, context).
     const rest = [...params];
-    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const context =
+      rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     let stack: string | undefined;
     if (mayHaveStack && typeof rest[0] === 'string') stack = rest.shift() as string;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level, service: this.service };

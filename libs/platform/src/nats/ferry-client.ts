@@ -25,7 +25,11 @@ export class FerryClient {
     private readonly config: PlatformConfig,
   ) {}
 
-  async send<S extends RpcSubject>(subject: S, request: RequestOf<S>, options: SendOptions = {}): Promise<ReplyOf<S>> {
+  async send<S extends RpcSubject>(
+    subject: S,
+    request: RequestOf<S>,
+    options: SendOptions = {},
+  ): Promise<ReplyOf<S>> {
     const timeout = options.timeoutMs ?? this.config.NATS_REQUEST_TIMEOUT_MS;
     const h = headers();
     const correlationId = currentCorrelationId();
@@ -51,7 +55,10 @@ export function translateNatsError(err: unknown, subject: string, timeoutMs: num
       case NatsErrorCode.NoResponders:
         return new FerryError('UNAVAILABLE', `no service is serving ${subject}`, { subject });
       case NatsErrorCode.Timeout:
-        return new FerryError('TIMEOUT', `${subject} did not answer within ${timeoutMs} ms`, { subject, timeoutMs });
+        return new FerryError('TIMEOUT', `${subject} did not answer within ${timeoutMs} ms`, {
+          subject,
+          timeoutMs,
+        });
       case NatsErrorCode.ConnectionClosed:
       case NatsErrorCode.ConnectionDraining:
       case NatsErrorCode.Disconnect:

@@ -19,7 +19,13 @@ import { createValidationPipe } from './validation';
 
 // Subjects unique to this run, so parallel runs on one NATS server never answer each other.
 const P = `transport-test-${randomUUID().slice(0, 8)}`;
-const S = { ECHO: `${P}.echo`, FAIL: `${P}.fail`, CRASH: `${P}.crash`, SLOW: `${P}.slow`, CORR: `${P}.corr` } as const;
+const S = {
+  ECHO: `${P}.echo`,
+  FAIL: `${P}.fail`,
+  CRASH: `${P}.crash`,
+  SLOW: `${P}.slow`,
+  CORR: `${P}.corr`,
+} as const;
 
 class EchoRequest {
   @IsString()
@@ -79,7 +85,10 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
   beforeAll(async () => {
     app = await startServer();
     clientConn = await connect({ servers: TEST_NATS_URL });
-    const client = new FerryClient(clientConn, loadConfig(PlatformConfig, { NATS_REQUEST_TIMEOUT_MS: '2000' }));
+    const client = new FerryClient(
+      clientConn,
+      loadConfig(PlatformConfig, { NATS_REQUEST_TIMEOUT_MS: '2000' }),
+    );
     send = client.send.bind(client) as unknown as UntypedSend;
   });
 
@@ -91,11 +100,16 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
   });
 
   it('delivers a validated, transformed DTO and returns the reply', async () => {
-    await expect(send(S.ECHO, { text: 'ab', times: 3 })).resolves.toEqual({ text: 'ababab', isInstance: true });
+    await expect(send(S.ECHO, { text: 'ab', times: 3 })).resolves.toEqual({
+      text: 'ababab',
+      isInstance: true,
+    });
   });
 
   it('rejects invalid and unknown fields with VALIDATION naming each field', async () => {
-    const err = (await send(S.ECHO, { text: 1, times: 0, extra: true }).catch((e: unknown) => e)) as FerryError;
+    const err = (await send(S.ECHO, { text: 1, times: 0, extra: true }).catch(
+      (e: unknown) => e,
+    )) as FerryError;
     expect(err).toBeInstanceOf(FerryError);
     expect(err.code).toBe('VALIDATION');
     const fields = (err.details?.['fields'] as { field: string }[]).map((f) => f.field).sort();
@@ -103,7 +117,11 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
   });
 
   it('keeps the code, message and details of a domain error', async () => {
-    await expect(send(S.FAIL, {})).rejects.toMatchObject({ code: 'LOCKED', message: 'the inspector is busy', details: { state: 'running' } });
+    await expect(send(S.FAIL, {})).rejects.toMatchObject({
+      code: 'LOCKED',
+      message: 'the inspector is busy',
+      details: { state: 'running' },
+    });
   });
 
   it('turns an unknown error into INTERNAL without echoing it', async () => {
@@ -135,7 +153,9 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
     const closing = app.close().then(() => (closed = true));
     await new Promise((r) => setTimeout(r, 100));
     // New work is refused (nobody is subscribed any more)...
-    await expect(send(S.ECHO, { text: 'a', times: 1 }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(send(S.ECHO, { text: 'a', times: 1 }, { timeoutMs: 1000 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
     // ...while close waits for the request that was already running, which still gets its reply.
     expect(closed).toBe(false);
     releaseSlow();

@@ -6,7 +6,10 @@ import { flattenValidationErrors } from './validation';
 
 function fakeLogger() {
   const errors: unknown[][] = [];
-  return { errors, logger: { log: jest.fn(), warn: jest.fn(), error: (...args: unknown[]) => errors.push(args) } };
+  return {
+    errors,
+    logger: { log: jest.fn(), warn: jest.fn(), error: (...args: unknown[]) => errors.push(args) },
+  };
 }
 
 describe('toRpcErrorBody', () => {
@@ -43,7 +46,10 @@ describe('translateNatsError', () => {
 describe('flattenValidationErrors', () => {
   it('names nested fields with dotted paths', () => {
     const fields = flattenValidationErrors([
-      { property: 'VcenterCredentials', children: [{ property: 'url', constraints: { isUrl: 'url must be a URL' }, children: [] }] },
+      {
+        property: 'VcenterCredentials',
+        children: [{ property: 'url', constraints: { isUrl: 'url must be a URL' }, children: [] }],
+      },
       { property: 'vmIds', constraints: { arrayNotEmpty: 'vmIds should not be empty' }, children: [] },
     ]);
     expect(fields).toEqual([
