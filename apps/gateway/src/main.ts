@@ -7,16 +7,19 @@ import {
   acceptCorrelationId,
   closeOnSignals,
   createValidationPipe,
+  migrateIfAsked,
   prepare,
   runMain,
   runWithContext,
 } from '@ferry/platform';
 import { AppModule } from './app.module';
 import { GatewayConfig } from './config/gateway.config';
+import { GATEWAY_DATABASE } from './database/gateway.database';
 import { setupOpenApi } from './openapi';
 
 async function main(): Promise<void> {
   const { config, logger } = prepare('gateway', GatewayConfig);
+  if (await migrateIfAsked('gateway', GATEWAY_DATABASE, config, logger)) return;
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: (req: IncomingMessage) =>

@@ -1,11 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './infra';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The repository root, whether this file runs from libs/ (jest) or from dist/libs/ (bench). */
+function findRoot(dir: string): string {
+  if (existsSync(join(dir, 'tools', 'register-paths.js'))) return dir;
+  const parent = dirname(dir);
+  if (parent === dir) throw new Error('cannot find the repository root');
+  return findRoot(parent);
+}
+const ROOT = findRoot(__dirname);
 
 /** A spawned process with its output kept for assertions and failure messages. */
 export class ManagedProcess {

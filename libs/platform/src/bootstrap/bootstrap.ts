@@ -66,33 +66,36 @@ export function closeOnSignals(app: INestApplicationContext, graceMs: number, lo
   process.on('SIGINT', onSignal);
 }
 
-/** `node main.js migrate` applies the service's migrations and exits. */
-async function migrateOnly(
-  def: ServiceDefinition<PlatformConfig>,
+/**
+ * `node main.js migrate` applies the service's migrations and exits: returns true when it was asked
+ * to and did so, false when the process should start normally.
+ */
+export async function migrateIfAsked(
+  service: ServiceName,
+  database: ServiceDatabase,
   config: PlatformConfig,
   logger: JsonLogger,
-): Promise<void> {
-  const ds = createServiceDataSource(def.database, {
+): Promise<boolean> {
+  if (!process.argv.slice(2).includes('migrate')) return false;
+  const ds = createServiceDataSource(database, {
     url: config.DATABASE_URL,
-    poolSize: 1,
-    applicationName: `${def.service}-migrate`,
+    poolSize: 2,
+    applicationName: `${service}-migrate`,
   });
   await ds.initialize();
   try {
-    const ran = await runMigrations(ds, def.database.schema);
-    logger.log({ msg: 'migrations done', schema: def.database.schema, ran }, 'Migrations');
+    const ran = await runMigrations(ds, database.schema);
+    logger.log({ msg: 'migrations done', schema: database.schema, ran }, 'Migrations');
   } finally {
     await ds.destroy();
   }
+  return true;
 }
 
 /** Starts a NATS-only service: the main.ts of every service except the gateway is one call to this. */
 export async function bootstrapService<C extends PlatformConfig>(def: ServiceDefinition<C>): Promise<void> {
   const { config, logger } = prepare(def.service, def.configClass);
-  if (process.argv.includes('migrate')) {
-    await migrateOnly(def as unknown as ServiceDefinition<PlatformConfig>, config, logger);
-    return;
-  }
+  if (await migrateIfAsked(def.service, def.database, config, logger)) return;
   const transport = new FerryNatsTransport(def.service, config.SHUTDOWN_GRACE_MS);
   const app = await NestFactory.createMicroservice(def.appModule(config), { strategy: transport, logger });
   transport.useConnection(app.get<NatsConnection>(NATS_CONNECTION));

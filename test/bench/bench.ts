@@ -1,0 +1,131 @@
+/**
+ * `npm run bench`: the gateway path GET /api/v1/templates/{name} against its floors, measured in the
+ * same run on the same machine, printed as JSON lines. Compare the ratios, not the absolute numbers.
+ */
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { Client } from 'pg';
+import { freePort } from '@ferry/testing';
+import { ManagedProcess } from '@ferry/testing';
+import { spawn } from 'node:child_process';
+import { Suite } from '../support/suite';
+import { closedLoop, httpGetter, median, sequential } from './load';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const SEQUENTIAL_N = Number(process.env['BENCH_SEQUENTIAL_N'] ?? 3000);
+const CONCURRENCY = 64;
+
+function emit(line: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+async function main(): Promise<void> {
+  // Defaults of a real deployment, except that rate limiting would throttle the load generator.
+  const suite = await Suite.start(['vm-operator', 'gateway'], {
+    RATE_LIMIT_PER_SECOND: '0',
+    API_KEY_CACHE_TTL_MS: '30000',
+  });
+  const bare = { proc: undefined as ManagedProcess | undefined };
+  try {
+    const name = 'bench-template';
+    const created = await suite.request('POST', '/api/v1/templates', {
+      body: { name, cpu_count: 2, ram_amount: 2048 },
+    });
+    if (created.status !== 201) throw new Error(`could not create the template: ${created.status}`);
+
+    // Floor 1: raw nats.js request/reply echo, through the suite's broker.
+    const responder = await connect({ servers: suite.nats.url });
+    const requester = await connect({ servers: suite.nats.url });
+    responder.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) });
+    await responder.flush();
+    const payload = new TextEncoder().encode(JSON.stringify({ name }));
+    const nats = await sequential(SEQUENTIAL_N, () =>
+      requester.request('bench.echo', payload, { timeout: 2000 }),
+    );
+    emit({ bench: 'nats_request_reply_echo', ...nats });
+    await responder.close();
+    await requester.close();
+
+    // Floor 2: raw pg query by primary key.
+    const pg = new Client({ connectionString: suite.db.url });
+    await pg.connect();
+    const sql = 'SELECT name, cpu_count, ram_amount, created_at FROM vm_operator.templates WHERE name = $1';
+    const query = await sequential(SEQUENTIAL_N, () => pg.query(sql, [name]));
+    emit({ bench: 'pg_query_by_primary_key', ...query });
+    await pg.end();
+
+    // Floor 3: bare node:http + pg doing the same query, in its own process.
+    const barePort = await freePort();
+    bare.proc = new ManagedProcess(
+      'bare-http-pg',
+      spawn(process.execPath, [join(__dirname, 'bare-http-pg.js')], {
+        env: { ...process.env, DATABASE_URL: suite.db.url, PORT: String(barePort) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    await bare.proc.waitFor(/"msg":"ready"/);
+    const bareUrl = `http://127.0.0.1:${barePort}/templates/${name}`;
+    const bareRuns = [];
+    for (let i = 0; i < RUNS; i++) bareRuns.push(await closedLoop(bareUrl, {}, CONCURRENCY, SECONDS));
+    const bareRps = median(bareRuns.map((r) => r.rps));
+    emit({
+      bench: 'bare_http_pg',
+      concurrency: CONCURRENCY,
+      runs: RUNS,
+      rps: bareRps,
+      p50_us: median(bareRuns.map((r) => r.p50_us)),
+      p99_us: median(bareRuns.map((r) => r.p99_us)),
+      errors: bareRuns.reduce((a, r) => a + r.errors, 0),
+    });
+    await bare.proc.stop();
+
+    // The gateway path: HTTP → auth → NATS → vm-operator → Postgres and back.
+    const url = `${suite.gatewayUrl}/api/v1/templates/${name}`;
+    const headers = { authorization: `Bearer ${suite.adminKey}` };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = httpGetter(url, headers, agent);
+    const one = await sequential(SEQUENTIAL_N, async () => {
+      const status = await get();
+      if (status !== 200) throw new Error(`gateway answered ${status}`);
+    });
+    agent.destroy();
+    emit({ bench: 'gateway_get_template', concurrency: 1, ...one });
+    const gwRuns = [];
+    for (let i = 0; i < RUNS; i++) gwRuns.push(await closedLoop(url, headers, CONCURRENCY, SECONDS));
+    const gwRps = median(gwRuns.map((r) => r.rps));
+    emit({
+      bench: 'gateway_get_template',
+      concurrency: CONCURRENCY,
+      runs: RUNS,
+      rps: gwRps,
+      p50_us: median(gwRuns.map((r) => r.p50_us)),
+      p99_us: median(gwRuns.map((r) => r.p99_us)),
+      errors: gwRuns.reduce((a, r) => a + r.errors, 0),
+    });
+
+    const latencyRatio = one.p50_us / (nats.p50_us + query.p50_us);
+    const throughputRatio = gwRps / bareRps;
+    emit({
+      goal: 'gateway_p50 <= 3 x (nats_p50 + pg_p50)',
+      ratio: Number(latencyRatio.toFixed(2)),
+      limit: 3,
+      pass: latencyRatio <= 3,
+    });
+    emit({
+      goal: 'gateway_rps >= 0.5 x bare_http_pg_rps',
+      ratio: Number(throughputRatio.toFixed(2)),
+      limit: 0.5,
+      pass: throughputRatio >= 0.5,
+    });
+  } finally {
+    await bare.proc?.stop();
+    await suite.dispose();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes sure this machine has what Ferry needs to run and test: Debian's nats-server and PostgreSQL,
+# both started on 127.0.0.1 if nothing listens there yet. Safe to run again; changes nothing that works.
+# Meant for development machines and CI (it uses apt-get as root). Production deploys use deploy/.
+set -euo pipefail
+
+PG_PORT="${FERRY_PG_PORT:-5432}"
+NATS_PORT="${FERRY_NATS_PORT:-4222}"
+NATS_STORE="${FERRY_NATS_STORE:-/var/lib/nats-server}"
+
+log() { printf '[ensure-infra] %s\n' "$*" >&2; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+command -v nats-server >/dev/null || { log "installing nats-server"; apt_install nats-server; }
+command -v pg_isready >/dev/null || { log "installing postgresql"; apt_install postgresql postgresql-client; }
+
+if ! listening "$NATS_PORT"; then
+  log "starting nats-server with JetStream on 127.0.0.1:$NATS_PORT"
+  as_root mkdir -p "$NATS_STORE"
+  as_root start-stop-daemon --start --oknodo --background --exec "$(command -v nats-server)" -- \
+    -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_STORE" -l /var/log/nats-server.log
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+  if [ -z "$version" ]; then
+    log "no PostgreSQL cluster found under /etc/postgresql"; exit 1
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || as_root pg_ctlcluster "$version" main start
+fi
+
+for _ in $(seq 1 50); do
+  listening "$NATS_PORT" && pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break
+  sleep 0.2
+done
+listening "$NATS_PORT" || { log "NATS is not listening on 127.0.0.1:$NATS_PORT"; exit 1; }
+pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || { log "PostgreSQL is not ready on 127.0.0.1:$PG_PORT"; exit 1; }
+
+# A packaged cluster asks TCP clients for a password; this development setup uses trust on loopback.
+if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+  hba=$(as_root su postgres -c "psql -Atqc 'SHOW hba_file'" 2>/dev/null || true)
+  if [ -n "$hba" ] && ! as_root grep -q '# ferry-dev' "$hba"; then
+    log "allowing trust auth on loopback in $hba (development setup)"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust # ferry-dev\nhost all all ::1/128 trust # ferry-dev' "$hba"
+    as_root su postgres -c "psql -Atqc 'SELECT pg_reload_conf()'" >/dev/null
+    sleep 0.5
+  fi
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null || { log "cannot connect to PostgreSQL as postgres"; exit 1; }
+fi
+log "PostgreSQL on 127.0.0.1:$PG_PORT and NATS on 127.0.0.1:$NATS_PORT are up"

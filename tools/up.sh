@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Brings the whole suite up on this machine: installs what it needs, starts Postgres and NATS if they
+# are not running, migrates, starts the seven services as separate processes, and prints the gateway
+# URL and the admin key. Logs and pid files go to .ferry/. `npm run down` stops the services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVICES=(vm-operator inspector volume-daemon cleanup host-capability observer gateway)
+STATE=.ferry
+mkdir -p "$STATE/logs" "$STATE/pids"
+
+bash tools/ensure-infra.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run --silent build
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ferry}"
+export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
+export PORT="${PORT:-8080}"
+db=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
+admin_url=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.toString())' "$DATABASE_URL")
+if [ "$(psql "$admin_url" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+  psql "$admin_url" -qc "CREATE DATABASE \"$db\"" >/dev/null
+fi
+
+if [ -z "${FERRY_ADMIN_API_KEY:-}" ]; then
+  if [ ! -s "$STATE/admin-key" ]; then
+    (umask 077; node -e '
+      const c = require("node:crypto");
+      const a = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+      const id = Array.from(c.randomBytes(12), (b) => a[b % a.length]).join("");
+      console.log(`fry_${id}_${c.randomBytes(32).toString("base64url")}`);
+    ' > "$STATE/admin-key")
+  fi
+  FERRY_ADMIN_API_KEY=$(cat "$STATE/admin-key")
+fi
+export FERRY_ADMIN_API_KEY
+
+bash tools/down.sh >/dev/null 2>&1 || true
+
+for svc in "${SERVICES[@]}"; do
+  node -r ./tools/register-paths.js "dist/apps/$svc/src/main.js" migrate >>"$STATE/logs/$svc.log" 2>&1 \
+    || { echo "migrating $svc failed; see $STATE/logs/$svc.log" >&2; exit 1; }
+done
+
+for svc in "${SERVICES[@]}"; do
+  DB_MIGRATE_ON_START=false nohup node -r ./tools/register-paths.js "dist/apps/$svc/src/main.js" \
+    >>"$STATE/logs/$svc.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pids/$svc.pid"
+done
+
+url="http://127.0.0.1:$PORT/api/v1"
+for _ in $(seq 1 100); do
+  if curl -fsS "$url/health" >/dev/null 2>&1; then
+    echo "Ferry is up."
+    echo "  gateway:   $url"
+    echo "  API docs:  http://127.0.0.1:$PORT/api/docs"
+    echo "  admin key: $FERRY_ADMIN_API_KEY"
+    echo "  logs:      $STATE/logs/   stop with: npm run down"
+    exit 0
+  fi
+  sleep 0.3
+done
+echo "the suite did not become healthy; see $STATE/logs/ and: curl $url/health" >&2
+curl -sS "$url/health" >&2 || true
+exit 1
