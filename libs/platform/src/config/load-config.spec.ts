@@ -35,3 +35,14 @@ describe('EnvBoolean', () => {
     expect(() => loadConfig(PlatformConfig, { DB_MIGRATE_ON_START: 'yes' })).toThrow(/DB_MIGRATE_ON_START/);
   });
 });
+
+describe('config errors', () => {
+  it('never print the password of a connection string', () => {
+    expect(() => loadConfig(PlatformConfig, { DATABASE_URL: 'mysql://ferry:hunter2@db/ferry' })).toThrow(
+      /DATABASE_URL/,
+    );
+    expect(() => loadConfig(PlatformConfig, { DATABASE_URL: 'mysql://ferry:hunter2@db/ferry' })).not.toThrow(
+      /hunter2/,
+    );
+  });
+});

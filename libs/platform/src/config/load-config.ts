@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
 import { validateSync } from 'class-validator';
+import { REDACTED, redactText } from '../logging/redact';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -12,7 +13,9 @@ export class ConfigError extends Error {
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((e) =>
     Object.values(e.constraints ?? {}).map((reason) => {
-      const shown = /KEY|PASSWORD|SECRET|TOKEN/.test(e.property) ? '[REDACTED]' : JSON.stringify(e.value);
+      const shown = /KEY|PASSWORD|SECRET|TOKEN/.test(e.property)
+        ? REDACTED
+        : redactText(JSON.stringify(e.value));
       return `${e.property}=${shown}: ${reason}`;
     }),
   );

@@ -1,6 +1,6 @@
 import { runWithContext } from '../context/request-context';
 import { JsonLogger } from './json-logger';
-import { REDACTED, redact } from './redact';
+import { REDACTED, redact, redactText } from './redact';
 
 function capture(level: 'info' | 'debug' = 'info') {
   const lines: Record<string, unknown>[] = [];
@@ -57,5 +57,15 @@ describe('redact', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a['self'] = a;
     expect(redact(a)).toEqual({ name: 'a', self: '[Truncated]' });
+  });
+});
+
+describe('redactText', () => {
+  it('removes passwords from connection strings but keeps the rest', () => {
+    expect(redactText('connect postgres://ferry:s3cret@db:5432/ferry failed')).toBe(
+      'connect postgres://ferry:[REDACTED]@db:5432/ferry failed',
+    );
+    expect(redactText('nats://gateway:pw@nats:4222')).toBe('nats://gateway:[REDACTED]@nats:4222');
+    expect(redactText('postgres://postgres@127.0.0.1/ferry')).toBe('postgres://postgres@127.0.0.1/ferry');
   });
 });

@@ -3,10 +3,13 @@ const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credentia
 /** Ferry API keys look like `fry_<id>_<secret>`; they are scrubbed even inside free text. */
 const API_KEY_IN_TEXT = /fry_[A-Za-z0-9]+_[A-Za-z0-9_-]+/g;
 
+/** `scheme://user:password@host` in connection strings: the password goes. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi;
+
 export const REDACTED = '[REDACTED]';
 
 export function redactText(text: string): string {
-  return text.replace(API_KEY_IN_TEXT, 'fry_' + REDACTED);
+  return text.replace(API_KEY_IN_TEXT, 'fry_' + REDACTED).replace(URL_PASSWORD, `$1${REDACTED}@`);
 }
 
 /** A deep copy of `value` with secret-looking keys replaced; cycles and depth are bounded. */

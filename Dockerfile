@@ -1,0 +1,25 @@
+# One image for all seven services; FERRY_APP picks which one runs.
+#   docker build -t ferry .   &&   docker run -e FERRY_APP=gateway ferry
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.build.json ./
+COPY apps apps
+COPY libs libs
+COPY test test
+COPY tools tools
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json /app/tsconfig.base.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist/apps dist/apps
+COPY --from=build /app/dist/libs/contracts dist/libs/contracts
+COPY --from=build /app/dist/libs/platform dist/libs/platform
+COPY --from=build /app/tools/register-paths.js tools/register-paths.js
+USER node
+# SIGTERM reaches node directly (exec), so each service drains in-flight work before it exits.
+ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FERRY_APP:?set FERRY_APP}/src/main.js\" \"$@\"", "--"]
