@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { FerryError } from '@ferry/contracts';
 import type { Transactional, UnitOfWork } from '@ferry/platform';
 import { EventFactory } from '@ferry/platform';
@@ -22,6 +23,8 @@ function setup(usedBy: string[], existing: TemplateEntity | null) {
 }
 
 const small = { name: 'small', cpuCount: 1, ramAmount: 512, createdAt: new Date() } as TemplateEntity;
+
+beforeAll(() => Logger.overrideLogger(false));
 
 describe('TemplatesService.delete', () => {
   it('refuses with CONFLICT while VMs use the template, and deletes and emits nothing', async () => {
