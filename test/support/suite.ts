@@ -16,6 +16,12 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface SuiteOptions {
+  natsConfig?: string;
+  natsEnv?: Record<string, string>;
+  natsUsers?: Partial<Record<ServiceName, string>>;
+}
+
 /**
  * A whole Ferry on this machine for one test file: a private nats-server (so tests may restart it),
  * a fresh database, and real service processes started from dist/.
@@ -30,23 +36,39 @@ export class Suite {
     readonly nats: NatsServerProcess,
     readonly db: Awaited<ReturnType<typeof createTestDatabase>>,
     private readonly gatewayEnv: Record<string, string>,
+    private readonly natsUsers: Partial<Record<ServiceName, string>>,
   ) {}
 
-  static async start(services: ServiceName[], gatewayEnv: Record<string, string> = {}): Promise<Suite> {
-    const suite = new Suite(
-      await NatsServerProcess.start(),
-      await createTestDatabase('ferry_e2e'),
-      gatewayEnv,
-    );
+  /**
+   * `natsConfig`/`natsEnv`: run the broker with a production nats.conf; `natsUsers` (service →
+   * password) then makes each service connect as its own user. A failed start cleans up after itself.
+   */
+  static async start(
+    services: ServiceName[],
+    gatewayEnv: Record<string, string> = {},
+    options: SuiteOptions = {},
+  ): Promise<Suite> {
+    const nats = await NatsServerProcess.start({ config: options.natsConfig, env: options.natsEnv });
+    const suite = new Suite(nats, await createTestDatabase('ferry_e2e'), gatewayEnv, options.natsUsers ?? {});
     suite.port = await freePort();
     suite.gatewayUrl = `http://127.0.0.1:${suite.port}`;
-    await Promise.all(services.map((s) => suite.startService(s)));
+    try {
+      await Promise.all(services.map((s) => suite.startService(s)));
+    } catch (err) {
+      await suite.dispose();
+      throw err;
+    }
     return suite;
+  }
+
+  natsUrlFor(service: ServiceName): string {
+    const password = this.natsUsers[service];
+    return password ? `nats://${service}:${password}@127.0.0.1:${this.nats.port}` : this.nats.url;
   }
 
   env(service: ServiceName): Record<string, string> {
     const base = {
-      NATS_URL: this.nats.url,
+      NATS_URL: this.natsUrlFor(service),
       DATABASE_URL: this.db.url,
       LOG_LEVEL: 'info',
       OUTBOX_POLL_MS: '200',

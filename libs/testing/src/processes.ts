@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './infra';
@@ -82,12 +82,35 @@ export class NatsServerProcess {
   private proc?: ManagedProcess;
   private readonly storeDir = mkdtempSync(join(tmpdir(), 'ferry-nats-'));
 
-  private constructor(readonly port: number) {}
+  private configFile?: string;
 
-  static async start(): Promise<NatsServerProcess> {
-    const server = new NatsServerProcess(await freePort());
+  private constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /**
+   * `config`: a production nats.conf (deploy/nats/nats.conf) to run as a single node: its cluster
+   * block and monitoring port are dropped, its store moves to a temporary folder, and `env` fills its
+   * $VARIABLES (the per-service passwords).
+   */
+  static async start(
+    options: { config?: string; env?: Record<string, string> } = {},
+  ): Promise<NatsServerProcess> {
+    const server = new NatsServerProcess(await freePort(), options.env ?? {});
+    if (options.config) server.configFile = server.singleNodeCopy(options.config);
     await server.restart();
     return server;
+  }
+
+  private singleNodeCopy(path: string): string {
+    const text = readFileSync(path, 'utf8')
+      .replace(/^cluster \{[\s\S]*?^\}\n/m, '')
+      .replace(/^http_port:.*$/m, '')
+      .replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(this.storeDir)}`);
+    const copy = join(this.storeDir, 'nats.conf');
+    writeFileSync(copy, text);
+    return copy;
   }
 
   get url(): string {
@@ -96,8 +119,12 @@ export class NatsServerProcess {
 
   async restart(): Promise<void> {
     const bin = process.env['NATS_SERVER_BIN'] ?? 'nats-server';
-    const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+    const args = this.configFile
+      ? ['-c', this.configFile, '-a', '127.0.0.1', '-p', String(this.port)]
+      : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
+    const child = spawn(bin, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
     });
     this.proc = new ManagedProcess('nats-server', child);
     await this.proc.waitFor(/Server is ready/, 15_000);

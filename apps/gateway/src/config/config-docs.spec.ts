@@ -11,7 +11,7 @@ function variablesOf(cls: new () => object): string[] {
 
 describe('README configuration table', () => {
   const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
-  const rows = new Set([...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]));
+  const rows = new Set([...readme.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => m[1]));
 
   it('lists every variable the services validate (GatewayConfig includes PlatformConfig)', () => {
     const variables = variablesOf(GatewayConfig);

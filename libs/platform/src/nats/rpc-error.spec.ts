@@ -1,6 +1,7 @@
 import { FerryError } from '@ferry/contracts';
 import { NatsError, ErrorCode } from 'nats';
 import { translateNatsError } from './ferry-client';
+import { parseNatsUrl } from './nats-connection';
 import { toRpcErrorBody } from './rpc-error';
 import { flattenValidationErrors } from './validation';
 
@@ -56,5 +57,16 @@ describe('flattenValidationErrors', () => {
       { field: 'VcenterCredentials.url', messages: ['url must be a URL'] },
       { field: 'vmIds', messages: ['vmIds should not be empty'] },
     ]);
+  });
+});
+
+describe('parseNatsUrl', () => {
+  it('takes credentials out of the server URLs', () => {
+    expect(parseNatsUrl('nats://gateway:p%40ss@nats-0:4222,nats://nats-1:4222')).toEqual({
+      servers: ['nats://nats-0:4222', 'nats://nats-1:4222'],
+      user: 'gateway',
+      pass: 'p@ss',
+    });
+    expect(parseNatsUrl('nats://127.0.0.1:4222')).toEqual({ servers: ['nats://127.0.0.1:4222'] });
   });
 });

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { ServiceName } from '@ferry/contracts';
+import { SERVICE_NAMES } from '@ferry/contracts';
+import { parseNatsUrl } from '@ferry/platform';
+import { randomName } from '@ferry/testing';
+import { connect } from 'nats';
+import { SseClient } from '../support/sse';
+import { Suite } from '../support/suite';
+
+const CONFIG = join(__dirname, '../../deploy/nats/nats.conf');
+
+/** The production NATS configuration, one user per service, with the whole suite running on it. */
+describe('deploy/nats/nats.conf: per-service users and permissions', () => {
+  let suite: Suite;
+  // Letters first: NATS reads a variable's value as a config token, so "3e5f…" would become a number.
+  const passwords = Object.fromEntries(
+    SERVICE_NAMES.map((s) => [s, `p${randomBytes(12).toString('hex')}`]),
+  ) as Record<ServiceName, string>;
+
+  beforeAll(async () => {
+    const natsEnv = Object.fromEntries(
+      SERVICE_NAMES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_NATS_PASSWORD`, passwords[s]]),
+    );
+    suite = await Suite.start(
+      [...SERVICE_NAMES],
+      {},
+      { natsConfig: CONFIG, natsEnv: { ...natsEnv, SERVER_NAME: 'test' }, natsUsers: passwords },
+    );
+  });
+
+  afterAll(async () => {
+    await suite?.dispose();
+  });
+
+  it('lets every service serve its ping and the gateway reach all of them', async () => {
+    const res = await suite.request<{ status: string; services: Record<string, { status: string }> }>(
+      'GET',
+      '/api/v1/health',
+      { key: null },
+    );
+    expect(res.body.services).toEqual(
+      Object.fromEntries(
+        SERVICE_NAMES.filter((s) => s !== 'gateway').map((s) => [
+          s,
+          expect.objectContaining({ status: 'ok' }),
+        ]),
+      ),
+    );
+    expect(res.status).toBe(200);
+  });
+
+  it('lets vm-operator publish its events and the gateway follow them', async () => {
+    const name = randomName('perm');
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${name}`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      expect(sse.status).toBe(200);
+      expect(
+        (await suite.request('POST', '/api/v1/templates', { body: { name, cpu_count: 1, ram_amount: 64 } }))
+          .status,
+      ).toBe(201);
+      await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.template.created');
+    } finally {
+      sse.close();
+    }
+  });
+
+  it('refuses a service subjects that are not its own', async () => {
+    const nc = await connect(parseNatsUrl(suite.natsUrlFor('host-capability')));
+    try {
+      // host-capability may not call cleanup, even though cleanup is up and would answer.
+      await expect(
+        nc.request('cleanup.health.ping', new TextEncoder().encode('{}'), { timeout: 1500 }),
+      ).rejects.toThrow();
+      // Nor publish events in another service's name.
+      const js = nc.jetstream();
+      await expect(
+        js.publish('events.vm-operator.template.created', '{}', { timeout: 1500 }),
+      ).rejects.toThrow();
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+    const wrong = connect({
+      servers: suite.nats.url,
+      user: 'gateway',
+      pass: 'wrong',
+      maxReconnectAttempts: 0,
+    });
+    await expect(wrong).rejects.toThrow(/Authorization/i);
+  });
+});
