@@ -90,6 +90,15 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     expect(
       Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort(),
     ).toEqual(['cpu_count', 'name', 'ram_amount']);
+    // Every POST takes an Idempotency-Key (the @Idempotent() decorator documents and enforces it).
+    const posts = Object.entries(doc.body.paths).filter(([, ops]) => 'post' in ops);
+    expect(posts.length).toBeGreaterThan(1);
+    for (const [path, ops] of posts) {
+      const params = ((ops['post'] as { parameters?: { name: string; in: string }[] }).parameters ?? []).map(
+        (p) => `${p.in}:${p.name}`,
+      );
+      expect({ path, params }).toEqual({ path, params: expect.arrayContaining(['header:Idempotency-Key']) });
+    }
     const ui = await suite.request<string>('GET', '/api/docs', { key: null });
     expect(ui.status).toBe(200);
     expect(ui.body).toContain('swagger');

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, ApiKeyIdParams, CreateApiKeyRequest, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { ApiKeyEntity } from './entities/api-key.entity';
@@ -18,6 +19,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key is in this response only.' })
   @ApiErrors(400, 401, 403)

@@ -4,6 +4,7 @@ import { CreateTemplateRequest, TemplateDto, TemplateNameRequest, TemplateSubjec
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
 
 /** VM templates (seed 004), served by vm-operator. */
 @ApiTags('templates')
@@ -12,6 +13,7 @@ export class TemplatesController {
   constructor(private readonly client: FerryClient) {}
 
   @Post()
+  @Idempotent()
   @HttpCode(201)
   @ApiCreatedResponse({ type: TemplateDto, description: 'Created; Location names the new template.' })
   @ApiErrors(400, 401, 403, 409, 422, 503, 504)
