@@ -1,4 +1,5 @@
 import { eventually, randomName } from '@ferry/testing';
+import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
 const TIMEOUT_MS = 3000; // NATS_REQUEST_TIMEOUT_MS of the suite's gateway
@@ -49,6 +50,22 @@ describe('resilience: a dead service, a killed service, a restarted broker', () 
     );
     expect(back.body).toMatchObject({ name, cpu_count: 1 });
     expect(suite.process('gateway').running).toBe(true);
+  });
+
+  it('stops the gateway within its grace period on SIGTERM even with an event stream open', async () => {
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      expect(sse.status).toBe(200);
+      const started = Date.now();
+      expect(await suite.process('gateway').stop('SIGTERM')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(3000 + 1000); // SHUTDOWN_GRACE_MS of the suite
+    } finally {
+      sse.close();
+    }
+    await suite.startService('gateway');
+    expect((await suite.request('GET', `/api/v1/templates/${name}`)).status).toBe(200);
   });
 
   it('survives a broker restart: bounded errors while NATS is down, then service again without restarts', async () => {

@@ -158,6 +158,15 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
         data: { template: { name, cpu_count: 1, ram_amount: 256 } },
       });
       expect(created.event).toBe('ferry.vm-operator.template.created');
+      // The same id is on vm-operator's log line for the change.
+      const logged = suite
+        .process('vm-operator')
+        .output.find((l) => l.includes('"msg":"template created"') && l.includes(name));
+      expect(JSON.parse(logged ?? '{}')).toMatchObject({
+        correlationId: requestId,
+        service: 'vm-operator',
+        context: 'TemplatesService',
+      });
       await suite.request('DELETE', `/api/v1/templates/${name}`);
       await sse.waitFor(
         (m) => m.data.subject === name && m.data.type === 'ferry.vm-operator.template.deleted',
