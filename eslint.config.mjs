@@ -1,5 +1,6 @@
 // Type-aware rules (no-floating-promises, switch-exhaustiveness-check) need the TS program, so the
 // whole tree is linted with projectService. Module boundaries use the tags in each project.json.
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';

@@ -21,6 +21,23 @@ function emit(line: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
 
+type LoadResult = Awaited<ReturnType<typeof closedLoop>>;
+
+/** Prints the medians of loaded runs as one line and returns the median req/s. */
+function emitLoaded(bench: string, runs: LoadResult[]): number {
+  const rps = median(runs.map((r) => r.rps));
+  emit({
+    bench,
+    concurrency: CONCURRENCY,
+    runs: runs.length,
+    rps,
+    p50_us: median(runs.map((r) => r.p50_us)),
+    p99_us: median(runs.map((r) => r.p99_us)),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+  });
+  return rps;
+}
+
 async function main(): Promise<void> {
   // Defaults of a real deployment, except that rate limiting would throttle the load generator.
   const suite = await Suite.start(['vm-operator', 'gateway'], {
@@ -67,20 +84,6 @@ async function main(): Promise<void> {
     );
     await bare.proc.waitFor(/"msg":"ready"/);
     const bareUrl = `http://127.0.0.1:${barePort}/templates/${name}`;
-    const bareRuns = [];
-    for (let i = 0; i < RUNS; i++) bareRuns.push(await closedLoop(bareUrl, {}, CONCURRENCY, SECONDS));
-    const bareRps = median(bareRuns.map((r) => r.rps));
-    emit({
-      bench: 'bare_http_pg',
-      concurrency: CONCURRENCY,
-      runs: RUNS,
-      rps: bareRps,
-      p50_us: median(bareRuns.map((r) => r.p50_us)),
-      p99_us: median(bareRuns.map((r) => r.p99_us)),
-      errors: bareRuns.reduce((a, r) => a + r.errors, 0),
-    });
-    await bare.proc.stop();
-
     // The gateway path: HTTP → auth → NATS → vm-operator → Postgres and back.
     const url = `${suite.gatewayUrl}/api/v1/templates/${name}`;
     const headers = { authorization: `Bearer ${suite.adminKey}` };
@@ -92,18 +95,18 @@ async function main(): Promise<void> {
     });
     agent.destroy();
     emit({ bench: 'gateway_get_template', concurrency: 1, ...one });
-    const gwRuns = [];
-    for (let i = 0; i < RUNS; i++) gwRuns.push(await closedLoop(url, headers, CONCURRENCY, SECONDS));
-    const gwRps = median(gwRuns.map((r) => r.rps));
-    emit({
-      bench: 'gateway_get_template',
-      concurrency: CONCURRENCY,
-      runs: RUNS,
-      rps: gwRps,
-      p50_us: median(gwRuns.map((r) => r.p50_us)),
-      p99_us: median(gwRuns.map((r) => r.p99_us)),
-      errors: gwRuns.reduce((a, r) => a + r.errors, 0),
-    });
+
+    // Loaded runs alternate between the floor and the gateway, so that drift in the machine's speed
+    // during the run touches both sides of the ratio alike.
+    const bareRuns: LoadResult[] = [];
+    const gwRuns: LoadResult[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bareRuns.push(await closedLoop(bareUrl, {}, CONCURRENCY, SECONDS));
+      gwRuns.push(await closedLoop(url, headers, CONCURRENCY, SECONDS));
+    }
+    const bareRps = emitLoaded('bare_http_pg', bareRuns);
+    const gwRps = emitLoaded('gateway_get_template', gwRuns);
+    await bare.proc.stop();
 
     const latencyRatio = one.p50_us / (nats.p50_us + query.p50_us);
     const throughputRatio = gwRps / bareRps;
