@@ -23,6 +23,13 @@ function emit(line: Record<string, unknown>): void {
 
 type LoadResult = Awaited<ReturnType<typeof closedLoop>>;
 
+async function startHelper(file: string, env: NodeJS.ProcessEnv): Promise<ManagedProcess> {
+  const child = spawn(process.execPath, [join(__dirname, file)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = new ManagedProcess(`${file} ${env['MODE'] ?? ''}`, child);
+  await proc.waitFor(/"msg":"ready"/);
+  return proc;
+}
+
 /** Prints the medians of loaded runs as one line and returns the median req/s. */
 function emitLoaded(bench: string, runs: LoadResult[]): number {
   const rps = median(runs.map((r) => r.rps));
@@ -44,7 +51,7 @@ async function main(): Promise<void> {
     RATE_LIMIT_PER_SECOND: '0',
     API_KEY_CACHE_TTL_MS: '30000',
   });
-  const bare = { proc: undefined as ManagedProcess | undefined };
+  const helpers: ManagedProcess[] = [];
   try {
     const name = 'bench-template';
     const created = await suite.request('POST', '/api/v1/templates', {
@@ -75,15 +82,19 @@ async function main(): Promise<void> {
 
     // Floor 3: bare node:http + pg doing the same query, in its own process.
     const barePort = await freePort();
-    bare.proc = new ManagedProcess(
-      'bare-http-pg',
-      spawn(process.execPath, [join(__dirname, 'bare-http-pg.js')], {
-        env: { ...process.env, DATABASE_URL: suite.db.url, PORT: String(barePort) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    await bare.proc.waitFor(/"msg":"ready"/);
     const bareUrl = `http://127.0.0.1:${barePort}/templates/${name}`;
+    // Reference: the same chain as the gateway's with no framework (see raw-chain.ts).
+    const rawPort = await freePort();
+    const rawUrl = `http://127.0.0.1:${rawPort}/templates/${name}`;
+    const env = { ...process.env, DATABASE_URL: suite.db.url, NATS_URL: suite.nats.url };
+    helpers.push(
+      await startHelper('bare-http-pg.js', { ...env, PORT: String(barePort) }),
+      await startHelper('raw-chain.js', { ...env, MODE: 'responder' }),
+      await startHelper('raw-chain.js', { ...env, MODE: 'proxy', PORT: String(rawPort) }),
+    );
+    const rawGet = httpGetter(rawUrl, {}, new Agent({ keepAlive: true, maxSockets: 1 }));
+    const raw = await sequential(SEQUENTIAL_N, rawGet);
+    emit({ bench: 'raw_chain_http_nats_pg', concurrency: 1, ...raw });
     // The gateway path: HTTP → auth → NATS → vm-operator → Postgres and back.
     const url = `${suite.gatewayUrl}/api/v1/templates/${name}`;
     const headers = { authorization: `Bearer ${suite.adminKey}` };
@@ -99,14 +110,16 @@ async function main(): Promise<void> {
     // Loaded runs alternate between the floor and the gateway, so that drift in the machine's speed
     // during the run touches both sides of the ratio alike.
     const bareRuns: LoadResult[] = [];
+    const rawRuns: LoadResult[] = [];
     const gwRuns: LoadResult[] = [];
     for (let i = 0; i < RUNS; i++) {
       bareRuns.push(await closedLoop(bareUrl, {}, CONCURRENCY, SECONDS));
+      rawRuns.push(await closedLoop(rawUrl, {}, CONCURRENCY, SECONDS));
       gwRuns.push(await closedLoop(url, headers, CONCURRENCY, SECONDS));
     }
     const bareRps = emitLoaded('bare_http_pg', bareRuns);
+    const rawRps = emitLoaded('raw_chain_http_nats_pg', rawRuns);
     const gwRps = emitLoaded('gateway_get_template', gwRuns);
-    await bare.proc.stop();
 
     const latencyRatio = one.p50_us / (nats.p50_us + query.p50_us);
     const throughputRatio = gwRps / bareRps;
@@ -116,6 +129,17 @@ async function main(): Promise<void> {
       limit: 3,
       pass: latencyRatio <= 3,
     });
+    // Not goals: how much of the gap is the architecture (raw chain) and how much is Ferry's code.
+    emit({
+      reference: 'raw_chain vs floors',
+      p50_ratio: Number((raw.p50_us / (nats.p50_us + query.p50_us)).toFixed(2)),
+      rps_ratio: Number((rawRps / bareRps).toFixed(2)),
+    });
+    emit({
+      reference: 'gateway vs raw_chain',
+      p50_ratio: Number((one.p50_us / raw.p50_us).toFixed(2)),
+      rps_ratio: Number((gwRps / rawRps).toFixed(2)),
+    });
     emit({
       goal: 'gateway_rps >= 0.5 x bare_http_pg_rps',
       ratio: Number(throughputRatio.toFixed(2)),
@@ -123,7 +147,7 @@ async function main(): Promise<void> {
       pass: throughputRatio >= 0.5,
     });
   } finally {
-    await bare.proc?.stop();
+    await Promise.all(helpers.map((h) => h.stop()));
     await suite.dispose();
   }
 }
