@@ -3,7 +3,6 @@ import type { CustomTransportStrategy, MessageHandler } from '@nestjs/microservi
 import { NatsContext, Server } from '@nestjs/microservices';
 import { CORRELATION_HEADER, FerryError } from '@ferry/contracts';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { headers as natsHeaders } from 'nats';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { acceptCorrelationId, runWithContext } from '../context/request-context';
 import type { RpcReply } from './codec';
@@ -81,10 +80,9 @@ export class FerryNatsTransport extends Server implements CustomTransportStrateg
     await runWithContext({ correlationId }, async () => {
       const reply = await this.invoke(subject, handler, msg);
       if (!msg.reply) return;
-      const h = natsHeaders();
-      h.set(CORRELATION_HEADER, correlationId);
       try {
-        msg.respond(encodeJson(reply), { headers: h });
+        // No headers on the reply: the caller already knows its correlation id.
+        msg.respond(encodeJson(reply));
       } catch (err) {
         this.logger.warn({ msg: 'could not send reply', subject, error: (err as Error).message });
       }
