@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../http/api-errors.decorator';
-import { Idempotent } from '../idempotency/idempotent.decorator';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, ApiKeyIdParams, CreateApiKeyRequest, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { ApiKeyEntity } from './entities/api-key.entity';
@@ -18,8 +17,9 @@ function toDto(k: ApiKeyEntity): ApiKeyDto {
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
+  // Not @Idempotent(): the response holds the new secret, and a stored response would keep it in
+  // plain text. A retry creates a second key; list and revoke the one you do not use.
   @Post()
-  @Idempotent()
   @HttpCode(201)
   @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key is in this response only.' })
   @ApiErrors(400, 401, 403)
