@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from '@ferry/contracts';
 import { EVENTS_STREAM } from '@ferry/contracts';
-import { TEST_NATS_URL, createTestDatabase, eventually } from '@ferry/testing';
+import { NatsServerProcess, TEST_NATS_URL, createTestDatabase, eventually } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
@@ -149,6 +149,37 @@ describe('outbox relay (real Postgres, real JetStream)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await storedOn(`events.relaytest.${event.subject}.created`)).toBe(0);
     expect(await outbox.countPending(ds)).toBe(0);
+  });
+
+  it('keeps committed events through a broker outage and publishes them when it is back', async () => {
+    const broker = await NatsServerProcess.start();
+    const nc2 = await connect({ servers: broker.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      await ensureEventsStream(nc2);
+      const relay = new OutboxRelay(ds, nc2, outbox, { pollMs: 50, streamReplicas: 1 });
+      relays.push(relay);
+      await broker.stop();
+      const event = testEvent(`o${randomUUID().slice(0, 8)}`);
+      await commitWithEvent(event, relay);
+      relay.start();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await outbox.countPending(ds)).toBe(1); // still there, not lost, not marked
+
+      await broker.restart();
+      await eventually(
+        async () => ((await outbox.countPending(ds)) === 0 ? true : undefined),
+        20_000,
+        'published after outage',
+      );
+      const jsm = await nc2.jetstreamManager();
+      const subject = `events.relaytest.${event.subject}.created`;
+      const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+      expect(info.state.subjects?.[subject]).toBe(1);
+      await relay.stop();
+    } finally {
+      await nc2.close();
+      await broker.dispose();
+    }
   });
 
   it('lets two relays share one outbox without sending a row twice', async () => {
