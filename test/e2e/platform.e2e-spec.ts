@@ -92,7 +92,9 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     ).toEqual(['cpu_count', 'name', 'ram_amount']);
     // Every POST takes an Idempotency-Key (the @Idempotent() decorator documents and enforces it),
     // except key creation, whose response is a secret that must not be stored.
-    const posts = Object.entries(doc.body.paths).filter(([path, ops]) => 'post' in ops && path !== '/api/v1/api-keys');
+    const posts = Object.entries(doc.body.paths).filter(
+      ([path, ops]) => 'post' in ops && path !== '/api/v1/api-keys',
+    );
     expect(posts.length).toBeGreaterThan(0);
     for (const [path, ops] of posts) {
       const params = ((ops['post'] as { parameters?: { name: string; in: string }[] }).parameters ?? []).map(
@@ -134,7 +136,9 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     await pg.connect();
     try {
       const tables = ['api_keys', 'idempotency_keys', 'outbox'];
-      const dump = JSON.stringify(await Promise.all(tables.map(async (t) => (await pg.query(`SELECT * FROM gateway.${t}`)).rows)));
+      const dump = JSON.stringify(
+        await Promise.all(tables.map(async (t) => (await pg.query(`SELECT * FROM gateway.${t}`)).rows)),
+      );
       expect(dump).not.toContain(created.body.key.slice('fry_'.length + 12 + 1));
       expect(dump).not.toContain(suite.adminKey);
       expect(dump).not.toContain(suite.adminKey.slice('fry_'.length + 12 + 1));
