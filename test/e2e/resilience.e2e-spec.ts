@@ -68,6 +68,29 @@ describe('resilience: a dead service, a killed service, a restarted broker', () 
     expect((await suite.request('GET', `/api/v1/templates/${name}`)).status).toBe(200);
   });
 
+  it('finishes a request in flight when the gateway gets SIGTERM, and refuses new ones meanwhile', async () => {
+    const vmOperator = suite.process('vm-operator');
+    vmOperator.child.kill('SIGSTOP'); // frozen: the gateway's request waits for its reply
+    let resumed = false;
+    try {
+      const inFlight = suite.request('GET', `/api/v1/templates/${name}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const stopping = suite.process('gateway').stop('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      vmOperator.child.kill('SIGCONT');
+      resumed = true;
+      expect((await inFlight).status).toBe(200);
+      const code = await stopping;
+      expect({ code, log: code === 0 ? [] : suite.process('gateway').output.slice(-15) }).toEqual({
+        code: 0,
+        log: [],
+      });
+    } finally {
+      if (!resumed) vmOperator.child.kill('SIGCONT');
+      await suite.startService('gateway');
+    }
+  });
+
   it('survives a broker restart: bounded errors while NATS is down, then service again without restarts', async () => {
     await suite.nats.stop();
     const started = Date.now();

@@ -32,6 +32,17 @@ async function main(): Promise<void> {
     void reply.header('x-request-id', req.id);
     runWithContext({ correlationId: req.id }, done);
   });
+  // A keep-alive connection that is busy when shutdown starts would otherwise stay open after its
+  // response and hold the server's close() until the client times it out.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   fastify.addHook('onResponse', (req, reply, done) => {
     if (logger.isEnabled('debug')) {
       logger.debug(

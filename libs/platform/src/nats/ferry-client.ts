@@ -1,4 +1,4 @@
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ReplyOf, RequestOf, RpcSubject } from '@ferry/contracts';
 import { CORRELATION_HEADER, FerryError, isRpcErrorBody } from '@ferry/contracts';
@@ -30,7 +30,7 @@ interface Pending {
  * was the gateway's largest cost after the socket writes.
  */
 @Injectable()
-export class FerryClient implements OnModuleDestroy {
+export class FerryClient implements OnApplicationShutdown {
   private readonly inbox = createInbox();
   private readonly pending = new Map<string, Pending>();
   private readonly subscription: Subscription;
@@ -56,7 +56,9 @@ export class FerryClient implements OnModuleDestroy {
     return body.data as ReplyOf<S>;
   }
 
-  onModuleDestroy(): void {
+  // Not onModuleDestroy: Nest runs that before the HTTP server stops, and would fail requests the
+  // gateway is still finishing.
+  onApplicationShutdown(): void {
     this.subscription.unsubscribe();
     for (const [token, p] of this.pending) {
       clearTimeout(p.timer);

@@ -15,8 +15,9 @@ import { toRpcErrorBody } from './rpc-error';
  * `{data}` or `{error: {code, message, details}}`. The correlation id travels in a header and is put
  * into the async context of the handler, so logs and events carry it.
  *
- * close() stops taking work first (unsubscribes), waits for in-flight handlers up to the grace period,
- * then drains the connection: a SIGTERM never cuts a reply in half.
+ * close() stops taking work first (drains the subscriptions: no new messages, the ones already
+ * received are handled), then waits for in-flight handlers up to the grace period. The platform drains
+ * the connection afterwards, so a SIGTERM never cuts a reply in half.
  */
 export class FerryNatsTransport extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger(FerryNatsTransport.name);
@@ -58,7 +59,7 @@ export class FerryNatsTransport extends Server implements CustomTransportStrateg
   }
 
   async close(): Promise<void> {
-    for (const sub of this.subscriptions) sub.unsubscribe();
+    await Promise.allSettled(this.subscriptions.map((sub) => sub.drain()));
     this.subscriptions.length = 0;
     if (this.inFlight.size > 0) {
       this.logger.log({ msg: 'waiting for in-flight requests', count: this.inFlight.size });
