@@ -6,15 +6,8 @@ import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-const services = [
-  'gateway',
-  'inspector',
-  'vm-operator',
-  'volume-daemon',
-  'cleanup',
-  'host-capability',
-  'observer',
-];
+// Every folder under apps/ is a service with its own scope tag.
+const services = readdirSync(new URL('./apps', import.meta.url));
 
 function boundaries(inTests) {
   const testing = inTests ? ['type:testing'] : [];
