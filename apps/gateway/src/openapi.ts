@@ -8,7 +8,7 @@ export function setupOpenApi(app: INestApplication): void {
     .setDescription(
       'Control plane for moving VMs off vSphere onto KVM/QEMU. Errors are application/problem+json (RFC 9457) ' +
         'with a `code`. Send `Authorization: Bearer <api key>`; reads need viewer, changes operator, key management admin. ' +
-        'POSTs accept an `Idempotency-Key` header.',
+        'POSTs that create resources accept an `Idempotency-Key` header. /health needs no key.',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'fry_<id>_<secret>' })

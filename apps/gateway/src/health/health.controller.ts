@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { DependencyCheck, HealthReport, ServiceName } from '@ferry/contracts';
 import { SERVICE_NAMES, healthSubject } from '@ferry/contracts';
 import { FerryClient, HealthService } from '@ferry/platform';
@@ -26,6 +26,7 @@ export class HealthController {
 
   /** Every service's ping plus the gateway's own Postgres and NATS; 503 when anything is down. */
   @Get()
+  @ApiOperation({ summary: 'Suite health', security: [] })
   @ApiOkResponse({ description: 'Every service answered and every dependency is up.' })
   @ApiServiceUnavailableResponse({ description: 'Something is down; the body says what.' })
   async suite(@Res({ passthrough: true }) reply: FastifyReply): Promise<SuiteHealth> {
@@ -46,12 +47,14 @@ export class HealthController {
 
   /** The process is up; nothing else is checked (Kubernetes liveness). */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness', security: [] })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** The gateway's own Postgres and NATS (Kubernetes readiness). */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness', security: [] })
   async ready(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: string; checks: Record<string, DependencyCheck> }> {
