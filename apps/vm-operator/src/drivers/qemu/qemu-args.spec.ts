@@ -1,0 +1,58 @@
+import { qemuArgs, serialOf } from './qemu-args';
+
+const paths = {
+  dir: '/run/ferry/vm-1',
+  qmpSocket: '/run/ferry/vm-1/qmp.sock',
+  pidFile: '/run/ferry/vm-1/qemu.pid',
+  logFile: '/run/ferry/vm-1/qemu.log',
+};
+
+describe('qemuArgs', () => {
+  it('builds a daemonized, default-free VM with a SCSI controller and its QMP socket', () => {
+    const args = qemuArgs({ id: 'vm-1', cpuCount: 2, ramMiB: 512, machine: 'q35', disks: [] }, paths, 'tcg');
+    expect(args).toEqual(expect.arrayContaining(['-nodefaults', '-daemonize', '-pidfile', paths.pidFile]));
+    expect(args[args.indexOf('-machine') + 1]).toBe('q35,accel=tcg');
+    expect(args[args.indexOf('-qmp') + 1]).toBe(`unix:${paths.qmpSocket},server=on,wait=off`);
+    expect(args[args.indexOf('-smp') + 1]).toBe('2');
+    expect(args[args.indexOf('-m') + 1]).toBe('512M');
+    expect(args).toContain('virtio-scsi-pci,id=scsi0');
+  });
+
+  it('passes cold-plugged disks as JSON blockdevs, so a comma in a path stays a path', () => {
+    const args = qemuArgs(
+      {
+        id: 'vm-1',
+        cpuCount: 1,
+        ramMiB: 64,
+        machine: 'q35',
+        disks: [{ deviceId: 'disk-a', path: '/data/a,b.qcow2', format: 'qcow2', readOnly: false }],
+      },
+      paths,
+      'kvm',
+    );
+    const blockdev = JSON.parse(args[args.indexOf('-blockdev') + 1] ?? '{}') as {
+      file: { filename: string };
+      'node-name': string;
+    };
+    expect(blockdev.file.filename).toBe('/data/a,b.qcow2');
+    expect(blockdev['node-name']).toBe('drive-disk-a');
+    expect(args).toContain(
+      `scsi-hd,bus=scsi0.0,scsi-id=0,lun=0,drive=drive-disk-a,id=disk-a,serial=${serialOf('disk-a')}`,
+    );
+  });
+
+  it('refuses ids and machine types that could break out of a path or an option', () => {
+    const spec = { id: 'vm-1', cpuCount: 1, ramMiB: 64, machine: 'q35', disks: [] };
+    expect(() => qemuArgs({ ...spec, id: '../etc' }, paths, 'tcg')).toThrow(/invalid VM id/);
+    expect(() => qemuArgs({ ...spec, machine: 'q35,accel=kvm' }, paths, 'tcg')).toThrow(
+      /invalid machine type/,
+    );
+    expect(() =>
+      qemuArgs(
+        { ...spec, disks: [{ deviceId: 'x,id=y', path: '/a', format: 'raw', readOnly: true }] },
+        paths,
+        'tcg',
+      ),
+    ).toThrow(/invalid device id/);
+  });
+});

@@ -1,0 +1,115 @@
+/** Ids and names that end up in paths and on QEMU's command line. */
+export const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** QEMU machine types we accept from templates, e.g. `q35`, `pc`, `pc-q35-7.2`. */
+export const MACHINE_TYPE = /^[a-z0-9][a-z0-9.-]{0,31}$/;
+
+export type Accelerator = 'kvm' | 'tcg';
+
+/** A disk QEMU opens at start (cold-plugged) or hot-plugs later. */
+export interface DiskSpec {
+  /** Device id, also the QMP node name suffix and the SCSI serial. */
+  deviceId: string;
+  /** Absolute path of the image file. */
+  path: string;
+  format: 'qcow2' | 'raw';
+  readOnly: boolean;
+}
+
+export interface VmSpec {
+  id: string;
+  cpuCount: number;
+  ramMiB: number;
+  machine: string;
+  disks: DiskSpec[];
+}
+
+export interface RuntimePaths {
+  dir: string;
+  qmpSocket: string;
+  pidFile: string;
+  logFile: string;
+}
+
+export function assertSafeId(kind: string, value: string): void {
+  if (!SAFE_ID.test(value))
+    throw new Error(`invalid ${kind} "${value}": lowercase letters, digits and "-", 1-63 chars`);
+}
+
+/** QMP node name of a disk's block backend. */
+export function nodeName(deviceId: string): string {
+  return `drive-${deviceId}`;
+}
+
+/** SCSI serial: QEMU allows 36 characters; the guest sees it under /dev/disk/by-id. */
+export function serialOf(deviceId: string): string {
+  return deviceId.replace(/-/g, '').slice(0, 20);
+}
+
+/** The block backend of a disk, for `-blockdev` (as JSON, which keeps commas in paths intact) and `blockdev-add`. */
+export function blockdevOptions(disk: DiskSpec): Record<string, unknown> {
+  return {
+    driver: disk.format,
+    'node-name': nodeName(disk.deviceId),
+    'read-only': disk.readOnly,
+    file: { driver: 'file', filename: disk.path, 'read-only': disk.readOnly },
+  };
+}
+
+/** The SCSI disk front end, for `-device` and `device_add`. */
+export function scsiDeviceProps(deviceId: string, scsiId: number): Record<string, string | number> {
+  return {
+    driver: 'scsi-hd',
+    bus: 'scsi0.0',
+    'scsi-id': scsiId,
+    lun: 0,
+    drive: nodeName(deviceId),
+    id: deviceId,
+    serial: serialOf(deviceId),
+  };
+}
+
+/**
+ * The whole command line of one VM, as an argument array (never through a shell). QEMU daemonizes
+ * itself (it forks, calls setsid and writes the pid file), so VMs outlive vm-operator.
+ */
+export function qemuArgs(spec: VmSpec, paths: RuntimePaths, accel: Accelerator): string[] {
+  assertSafeId('VM id', spec.id);
+  if (!MACHINE_TYPE.test(spec.machine)) throw new Error(`invalid machine type "${spec.machine}"`);
+  const args = [
+    '-name',
+    `ferry-${spec.id},process=ferry-${spec.id}`,
+    '-nodefaults',
+    '-no-user-config',
+    '-machine',
+    `${spec.machine},accel=${accel}`,
+    '-cpu',
+    accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    String(spec.cpuCount),
+    '-m',
+    `${spec.ramMiB}M`,
+    '-display',
+    'none',
+    '-serial',
+    'none',
+    '-monitor',
+    'none',
+    '-qmp',
+    `unix:${paths.qmpSocket},server=on,wait=off`,
+    '-pidfile',
+    paths.pidFile,
+    '-D',
+    paths.logFile,
+    '-daemonize',
+    // Every VM gets a SCSI controller: SCSI hot-unplug completes without guest help, PCI's does not.
+    '-device',
+    'virtio-scsi-pci,id=scsi0',
+  ];
+  spec.disks.forEach((disk, i) => {
+    assertSafeId('device id', disk.deviceId);
+    args.push('-blockdev', JSON.stringify(blockdevOptions(disk)));
+    const { driver, ...props } = scsiDeviceProps(disk.deviceId, i);
+    args.push('-device', [driver, ...Object.entries(props).map(([k, v]) => `${k}=${v}`)].join(','));
+  });
+  return args;
+}

@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { QemuDriver } from './qemu-driver';
+
+/** Real qemu-system-x86_64 (KVM when /dev/kvm is usable, TCG otherwise) with no guest OS. */
+describe('QemuDriver (real QEMU)', () => {
+  const runtimeDir = mkdtempSync('/tmp/ferry-qemu-');
+  const driver = new QemuDriver({ runtimeDir, qemuBinary: 'qemu-system-x86_64', powerdownGraceMs: 300 });
+  const vm = (id: string, disks = [] as Parameters<QemuDriver['start']>[0]['disks']) => ({
+    id,
+    cpuCount: 1,
+    ramMiB: 64,
+    machine: 'q35',
+    disks,
+  });
+  const image = (name: string) => {
+    const path = join(runtimeDir, `${name}.qcow2`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '16M']);
+    return path;
+  };
+
+  afterAll(async () => {
+    for (const id of ['life', 'hot', 'cold', 'killed', 'frozen'])
+      await driver.stop(id).catch(() => undefined);
+    rmSync(runtimeDir, { recursive: true, force: true });
+  });
+
+  it('starts a detached VM that QMP reports running, and stops it for good', async () => {
+    const started = await driver.start(vm('life'));
+    expect(['kvm', 'tcg']).toContain(started.accelerator);
+    expect(await driver.status('life')).toMatchObject({ running: true, status: 'running' });
+    // Daemonized: its own session, not a child of this process, so vm-operator may die without it.
+    const sessionOf = (pid: number) =>
+      execFileSync('ps', ['-o', 'sid=', '-p', String(pid)])
+        .toString()
+        .trim();
+    const ppid = execFileSync('ps', ['-o', 'ppid=', '-p', String(started.pid)])
+      .toString()
+      .trim();
+    expect(Number(ppid)).not.toBe(process.pid);
+    expect(sessionOf(started.pid)).not.toBe(sessionOf(process.pid));
+
+    // No guest answers ACPI, so the power-down grace ends and `quit` does it.
+    expect(await driver.stop('life')).toBe('quit');
+    expect(await driver.runningPid('life')).toBeUndefined();
+    expect(existsSync(started.paths.qmpSocket)).toBe(false);
+    expect(await driver.stop('life')).toBe('not-running');
+  });
+
+  it('hot-plugs a qcow2 as a SCSI disk and unplugs it on DEVICE_DELETED', async () => {
+    await driver.start(vm('hot'));
+    const path = image('hot-a');
+    const attached = await driver.attachDisk('hot', {
+      deviceId: 'disk-a',
+      path,
+      format: 'qcow2',
+      readOnly: false,
+    });
+    expect(attached).toMatchObject({
+      bus: 'scsi0.0',
+      scsiId: 0,
+      lun: 0,
+      byIdPath: expect.stringContaining(attached.serial),
+    });
+    expect(await driver.listBlockDevices('hot')).toEqual([
+      expect.objectContaining({ deviceId: 'disk-a', file: path, format: 'qcow2' }),
+    ]);
+
+    const second = await driver.attachDisk('hot', {
+      deviceId: 'disk-b',
+      path: image('hot-b'),
+      format: 'qcow2',
+      readOnly: true,
+    });
+    expect(second.scsiId).toBe(1);
+
+    await driver.detachDisk('hot', 'disk-a', 5000);
+    expect((await driver.listBlockDevices('hot')).map((d) => d.deviceId)).toEqual(['disk-b']);
+    await expect(driver.detachDisk('hot', 'disk-a', 1000)).rejects.toThrow(/not found/i);
+    await driver.stop('hot');
+  });
+
+  it('starts with cold-plugged disks already attached', async () => {
+    const path = image('cold-a');
+    await driver.start(vm('cold', [{ deviceId: 'disk-c', path, format: 'qcow2', readOnly: false }]));
+    expect(await driver.listBlockDevices('cold')).toEqual([
+      expect.objectContaining({ deviceId: 'disk-c', file: path }),
+    ]);
+    await driver.stop('cold');
+  });
+
+  it('notices a QEMU killed by hand: the QMP connection closes and the pid is gone', async () => {
+    const { pid } = await driver.start(vm('killed'));
+    const qmp = await driver.connect('killed');
+    const closed = new Promise((resolve) => qmp.once('close', resolve));
+    process.kill(pid, 'SIGKILL');
+    await closed;
+    for (let i = 0; i < 50 && (await driver.runningPid('killed')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await driver.runningPid('killed')).toBeUndefined();
+  });
+
+  it('kills a QEMU that answers neither power-down nor quit', async () => {
+    const { pid } = await driver.start(vm('frozen'));
+    process.kill(pid, 'SIGSTOP');
+    expect(await driver.stop('frozen')).toBe('killed');
+    expect(await driver.runningPid('frozen')).toBeUndefined();
+  });
+
+  it('reports a start failure with QEMU own words and leaves nothing running', async () => {
+    await expect(driver.start({ ...vm('broken'), machine: 'no-such-machine' })).rejects.toThrow(
+      /qemu failed to start: .*machine/i,
+    );
+    expect(await driver.runningPid('broken')).toBeUndefined();
+  });
+});

@@ -1,0 +1,263 @@
+import { execFile } from 'node:child_process';
+import { constants, readFileSync } from 'node:fs';
+import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Logger } from '@nestjs/common';
+import type { Accelerator, DiskSpec, RuntimePaths, VmSpec } from './qemu-args';
+import { assertSafeId, blockdevOptions, nodeName, qemuArgs, scsiDeviceProps, serialOf } from './qemu-args';
+import { QmpClient } from './qmp-client';
+
+const run = promisify(execFile);
+/** Unix socket paths longer than this do not fit in sockaddr_un. */
+const MAX_SOCKET_PATH = 107;
+
+export interface QemuDriverOptions {
+  /** Base directory; each VM gets `<runtimeDir>/<vmId>/` with qmp.sock, qemu.pid and qemu.log. */
+  runtimeDir: string;
+  qemuBinary: string;
+  /** How long a guest gets to honour ACPI power-down before `quit`, in ms. */
+  powerdownGraceMs: number;
+}
+
+export interface StartedVm {
+  pid: number;
+  accelerator: Accelerator;
+  paths: RuntimePaths;
+}
+
+export type StopOutcome = 'powerdown' | 'quit' | 'killed' | 'not-running';
+
+export interface AttachedDevice {
+  deviceId: string;
+  bus: string;
+  scsiId: number;
+  lun: number;
+  serial: string;
+  /** What the guest sees, e.g. /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>. */
+  byIdPath: string;
+}
+
+export interface BlockDevice {
+  deviceId: string;
+  nodeName: string;
+  file?: string;
+  format?: string;
+  readOnly: boolean;
+}
+
+/**
+ * True while the process runs. A zombie counts as gone: a daemonized QEMU's parent is init, and an
+ * init that does not reap (as in some containers) would otherwise keep a killed VM "alive".
+ */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid file could be stale and its pid reused: the process must be this VM's QEMU. */
+function isQemuOf(pid: number, vmId: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .includes(`ferry-${vmId},process=ferry-${vmId}`);
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !isAlive(pid);
+}
+
+/**
+ * Runs one detached qemu-system-x86_64 per VM and talks to it over QMP. Keeps one QMP connection per
+ * running VM so that events (SHUTDOWN, DEVICE_DELETED) are seen as they happen.
+ */
+export class QemuDriver {
+  private readonly logger = new Logger(QemuDriver.name);
+  private readonly qmp = new Map<string, QmpClient>();
+  private accel?: Accelerator;
+
+  constructor(private readonly options: QemuDriverOptions) {}
+
+  paths(vmId: string): RuntimePaths {
+    assertSafeId('VM id', vmId);
+    const dir = join(this.options.runtimeDir, vmId);
+    const paths = {
+      dir,
+      qmpSocket: join(dir, 'qmp.sock'),
+      pidFile: join(dir, 'qemu.pid'),
+      logFile: join(dir, 'qemu.log'),
+    };
+    if (paths.qmpSocket.length > MAX_SOCKET_PATH) {
+      throw new Error(
+        `QMP socket path is too long (${paths.qmpSocket.length} > ${MAX_SOCKET_PATH}); use a shorter runtime directory`,
+      );
+    }
+    return paths;
+  }
+
+  /** KVM when /dev/kvm can be opened for reading and writing, otherwise TCG. Probed once. */
+  async accelerator(): Promise<Accelerator> {
+    if (!this.accel) {
+      this.accel = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
+        () => 'kvm' as const,
+        () => 'tcg' as const,
+      );
+    }
+    return this.accel;
+  }
+
+  async start(spec: VmSpec): Promise<StartedVm> {
+    const paths = this.paths(spec.id);
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await rm(paths.qmpSocket, { force: true });
+    const accelerator = await this.accelerator();
+    try {
+      // With -daemonize the launcher exits once QEMU is initialised; a bad argument fails it here.
+      await run(this.options.qemuBinary, qemuArgs(spec, paths, accelerator), { timeout: 30_000 });
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr?.trim();
+      throw new Error(`qemu failed to start: ${stderr || (err as Error).message}`);
+    }
+    const pid = await this.readPid(paths);
+    if (!pid) throw new Error('qemu started but wrote no pid file');
+    await this.connect(spec.id);
+    return { pid, accelerator, paths };
+  }
+
+  /** QMP of a VM started by this or an earlier vm-operator process (adoption after a restart). */
+  async connect(vmId: string): Promise<QmpClient> {
+    const existing = this.qmp.get(vmId);
+    if (existing?.isOpen) return existing;
+    const client = await QmpClient.connect(this.paths(vmId).qmpSocket);
+    client.once('close', () => {
+      if (this.qmp.get(vmId) === client) this.qmp.delete(vmId);
+    });
+    this.qmp.set(vmId, client);
+    return client;
+  }
+
+  async readPid(paths: RuntimePaths): Promise<number | undefined> {
+    const text = await readFile(paths.pidFile, 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
+  /** The pid of the VM's QEMU if that process is alive. */
+  async runningPid(vmId: string): Promise<number | undefined> {
+    const pid = await this.readPid(this.paths(vmId));
+    return pid && isAlive(pid) && isQemuOf(pid, vmId) ? pid : undefined;
+  }
+
+  async status(vmId: string): Promise<{ status: string; running: boolean }> {
+    return (await this.connect(vmId)).execute('query-status');
+  }
+
+  /** ACPI power-down, then `quit` after the grace period, then SIGKILL: it always ends. */
+  async stop(vmId: string): Promise<StopOutcome> {
+    const pid = await this.runningPid(vmId);
+    if (!pid) return 'not-running';
+    const qmp = await this.connect(vmId).catch(() => undefined);
+    if (qmp) {
+      await qmp.execute('system_powerdown', undefined, 2000).catch(() => undefined);
+      if (await waitForExit(pid, this.options.powerdownGraceMs)) return this.cleanup(vmId, 'powerdown');
+      await qmp.execute('quit', undefined, 2000).catch(() => undefined);
+      if (await waitForExit(pid, 5000)) return this.cleanup(vmId, 'quit');
+    }
+    this.logger.warn({ msg: 'QEMU ignored power-down and quit; killing it', vmId, pid });
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5000);
+    return this.cleanup(vmId, 'killed');
+  }
+
+  /** Hot-plugs an image as a SCSI disk on the VM's virtio-scsi controller. */
+  async attachDisk(vmId: string, disk: DiskSpec): Promise<AttachedDevice> {
+    assertSafeId('device id', disk.deviceId);
+    const qmp = await this.connect(vmId);
+    const used = new Set((await this.scsiIds(qmp)).values());
+    let scsiId = 0;
+    while (used.has(scsiId)) scsiId++;
+    await qmp.execute('blockdev-add', blockdevOptions(disk));
+    try {
+      await qmp.execute('device_add', scsiDeviceProps(disk.deviceId, scsiId));
+    } catch (err) {
+      await qmp.execute('blockdev-del', { 'node-name': nodeName(disk.deviceId) }).catch(() => undefined);
+      throw err;
+    }
+    const serial = serialOf(disk.deviceId);
+    return {
+      deviceId: disk.deviceId,
+      bus: 'scsi0.0',
+      scsiId,
+      lun: 0,
+      serial,
+      byIdPath: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serial}`,
+    };
+  }
+
+  /** Unplugs a disk: device_del, wait for DEVICE_DELETED of that device, then blockdev-del. */
+  async detachDisk(vmId: string, deviceId: string, timeoutMs: number): Promise<void> {
+    assertSafeId('device id', deviceId);
+    const qmp = await this.connect(vmId);
+    const deleted = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === deviceId, timeoutMs);
+    deleted.catch(() => undefined);
+    await qmp.execute('device_del', { id: deviceId });
+    await deleted;
+    await qmp.execute('blockdev-del', { 'node-name': nodeName(deviceId) });
+  }
+
+  /** What QEMU reports, not what any database thinks. */
+  async listBlockDevices(vmId: string): Promise<BlockDevice[]> {
+    const qmp = await this.connect(vmId);
+    const blocks =
+      await qmp.execute<
+        { qdev?: string; inserted?: { 'node-name': string; file: string; drv: string; ro: boolean } }[]
+      >('query-block');
+    return blocks
+      .filter((b) => b.inserted)
+      .map((b) => ({
+        deviceId: (b.qdev ?? '').split('/').filter(Boolean)[0] ?? '',
+        nodeName: b.inserted!['node-name'],
+        file: b.inserted!.file,
+        format: b.inserted!.drv,
+        readOnly: b.inserted!.ro,
+      }));
+  }
+
+  private async scsiIds(qmp: QmpClient): Promise<number[]> {
+    const tree = await qmp.execute<{ name: string; type: string }[]>('qom-list', {
+      path: '/machine/peripheral',
+    });
+    const ids: number[] = [];
+    for (const child of tree.filter((c) => c.type.startsWith('child<scsi-'))) {
+      ids.push(
+        await qmp.execute<number>('qom-get', {
+          path: `/machine/peripheral/${child.name}`,
+          property: 'scsi-id',
+        }),
+      );
+    }
+    return ids;
+  }
+
+  private async cleanup(vmId: string, outcome: StopOutcome): Promise<StopOutcome> {
+    this.qmp.get(vmId)?.close();
+    this.qmp.delete(vmId);
+    const paths = this.paths(vmId);
+    await rm(paths.qmpSocket, { force: true });
+    await rm(paths.pidFile, { force: true });
+    return outcome;
+  }
+}
