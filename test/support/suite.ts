@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServiceName } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
 import { NatsServerProcess, createTestDatabase, freePort, spawnService } from '@ferry/testing';
@@ -30,6 +32,8 @@ export class Suite {
   readonly processes = new Map<ServiceName, ManagedProcess>();
   readonly adminKey = `fry_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
   gatewayUrl = '';
+  /** vm-operator's VM_RUNTIME_DIR; short, because QMP socket paths must fit in 107 bytes. */
+  readonly vmRuntimeDir = mkdtempSync('/tmp/fv-');
   private port = 0;
 
   private constructor(
@@ -75,6 +79,8 @@ export class Suite {
       SHUTDOWN_GRACE_MS: '3000',
       DB_POOL_SIZE: '4',
     };
+    if (service === 'vm-operator')
+      return { ...base, VM_RUNTIME_DIR: this.vmRuntimeDir, VM_POWERDOWN_GRACE_MS: '300' };
     if (service !== 'gateway') return base;
     return {
       ...base,
@@ -134,8 +140,25 @@ export class Suite {
     return res.body.key;
   }
 
+  /** Pids of the QEMU processes still running under this suite's VM runtime directory. */
+  qemuPids(): number[] {
+    try {
+      return readdirSync(this.vmRuntimeDir)
+        .flatMap((vm) => {
+          const file = join(this.vmRuntimeDir, vm, 'qemu.pid');
+          return existsSync(file) ? [Number(readFileSync(file, 'utf8').trim())] : [];
+        })
+        .filter((pid) => pid > 0 && existsSync(`/proc/${pid}`));
+    } catch {
+      return [];
+    }
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM')));
+    // VMs outlive vm-operator by design; a test suite must not leave them behind.
+    for (const pid of this.qemuPids()) process.kill(pid, 'SIGKILL');
+    rmSync(this.vmRuntimeDir, { recursive: true, force: true });
     await this.nats.dispose();
     await this.db.drop();
   }

@@ -16,6 +16,7 @@ import { RateLimitGuard } from './http/rate-limit.guard';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency/idempotency.repository';
 import { TemplatesController } from './templates/templates.controller';
+import { VmsController } from './vms/vms.controller';
 
 @Module({})
 export class AppModule {
@@ -30,7 +31,13 @@ export class AppModule {
           healthOverNats: false,
         }),
       ],
-      controllers: [HealthController, TemplatesController, EventsController, ApiKeysController],
+      controllers: [
+        HealthController,
+        TemplatesController,
+        VmsController,
+        EventsController,
+        ApiKeysController,
+      ],
       providers: [
         ApiKeysRepository,
         ApiKeysService,

@@ -4,6 +4,7 @@ import { PlatformModule } from '@ferry/platform';
 import type { VmOperatorConfig } from './config/vm-operator.config';
 import { VM_OPERATOR_DATABASE } from './database/vm-operator.database';
 import { TemplatesModule } from './templates/templates.module';
+import { VmsModule } from './vms/vms.module';
 
 @Module({})
 export class AppModule {
@@ -13,6 +14,7 @@ export class AppModule {
       imports: [
         PlatformModule.forService({ service: 'vm-operator', config, database: VM_OPERATOR_DATABASE }),
         TemplatesModule,
+        VmsModule,
       ],
     };
   }

@@ -7,4 +7,7 @@ export * from './health/health.subjects';
 export * from './templates/template.dto';
 export * from './templates/template.events';
 export * from './templates/template.subjects';
+export * from './vms/vm.dto';
+export * from './vms/vm.events';
+export * from './vms/vm.subjects';
 export * from './rpc/rpc-map';

@@ -1,4 +1,5 @@
 export * from './bootstrap/bootstrap';
+export * from './common/process';
 export * from './common/with-timeout';
 export * from './config/load-config';
 export * from './config/platform.config';

@@ -1,26 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getMetadataStorage } from 'class-validator';
+import { configVariables, readmeVariables } from '@ferry/testing';
 import { GatewayConfig } from './gateway.config';
 
-/** Every validated config variable, read from the class-validator metadata of the config classes. */
-function variablesOf(cls: new () => object): string[] {
-  const metas = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
-  return [...new Set(metas.map((m) => m.propertyName))].sort();
-}
-
 describe('README configuration table', () => {
-  const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
-  const rows = new Set([...readme.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => m[1]));
-
-  it('lists every variable the services validate (GatewayConfig includes PlatformConfig)', () => {
-    const variables = variablesOf(GatewayConfig);
+  it('lists every variable the gateway validates (GatewayConfig includes PlatformConfig)', () => {
+    const variables = configVariables(GatewayConfig);
     expect(variables.length).toBeGreaterThan(15);
+    const rows = readmeVariables();
     expect(variables.filter((v) => !rows.has(v))).toEqual([]);
   });
+});
 
-  it('lists no variable that nothing reads', () => {
-    const known = new Set([...variablesOf(GatewayConfig), 'TEST_PG_URL', 'TEST_NATS_URL', 'NATS_SERVER_BIN']);
-    expect([...rows].filter((v) => v && !known.has(v))).toEqual([]);
+describe('README configuration table, the other way round', () => {
+  it('lists no variable that no config class or script reads', () => {
+    const root = join(__dirname, '../../../..');
+    const sources = [
+      readFileSync(join(root, 'libs/platform/src/config/platform.config.ts'), 'utf8'),
+      ...readdirSync(join(root, 'apps')).flatMap((app) => {
+        const dir = join(root, 'apps', app, 'src/config');
+        return existsSync(dir)
+          ? readdirSync(dir)
+              .filter((f) => f.endsWith('.config.ts'))
+              .map((f) => readFileSync(join(dir, f), 'utf8'))
+          : [];
+      }),
+    ].join('\n');
+    const scripts = new Set(['TEST_PG_URL', 'TEST_NATS_URL', 'NATS_SERVER_BIN']);
+    expect(
+      [...readmeVariables()].filter((v) => !scripts.has(v) && !new RegExp(`\\b${v}\\b`).test(sources)),
+    ).toEqual([]);
   });
 });

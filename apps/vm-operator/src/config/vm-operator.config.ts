@@ -1,4 +1,20 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { PlatformConfig } from '@ferry/platform';
 
-/** vm-operator settings; QEMU settings arrive with the VM lifecycle. */
-export class VmOperatorConfig extends PlatformConfig {}
+export class VmOperatorConfig extends PlatformConfig {
+  /** Base of the per-VM runtime directories (QMP socket, pid file, log). Keep it short: socket paths max 107 bytes. */
+  @Matches(/^\/[^\0]{0,60}$/, { message: 'must be an absolute path of at most 60 characters' })
+  VM_RUNTIME_DIR = '/var/lib/ferry/vms';
+
+  /** The QEMU system emulator to run. */
+  @IsString()
+  QEMU_BINARY = 'qemu-system-x86_64';
+
+  /** How long a guest gets to honour ACPI power-down before `quit`, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  VM_POWERDOWN_GRACE_MS = 10_000;
+}

@@ -7,5 +7,6 @@ import { TemplatesService } from './templates.service';
 @Module({
   controllers: [TemplatesController],
   providers: [TemplatesService, TemplatesRepository, TemplateUsage],
+  exports: [TemplatesRepository],
 })
 export class TemplatesModule {}

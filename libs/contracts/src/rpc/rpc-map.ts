@@ -10,6 +10,16 @@ import type {
 } from '../templates/template.dto';
 import type { TemplateSubjects } from '../templates/template.subjects';
 import type { TemplateEventData } from '../templates/template.events';
+import type {
+  CreateVmRequest,
+  ListVmsRequest,
+  VmActionAcceptedDto,
+  VmDto,
+  VmIdRequest,
+  VmListDto,
+} from '../vms/vm.dto';
+import type { VmEventData } from '../vms/vm.events';
+import type { VmSubjects } from '../vms/vm.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -25,12 +35,22 @@ interface TemplateRpc {
   [TemplateSubjects.DELETE]: Rpc<TemplateNameRequest, TemplateDeletedDto>;
 }
 
+interface VmRpc {
+  [VmSubjects.CREATE]: Rpc<CreateVmRequest, VmDto>;
+  [VmSubjects.LIST]: Rpc<ListVmsRequest, VmListDto>;
+  [VmSubjects.GET]: Rpc<VmIdRequest, VmDto>;
+  [VmSubjects.DELETE]: Rpc<VmIdRequest, { id: string }>;
+  [VmSubjects.START]: Rpc<VmIdRequest, VmActionAcceptedDto>;
+  [VmSubjects.STOP]: Rpc<VmIdRequest, VmActionAcceptedDto>;
+  [VmSubjects.RESTART]: Rpc<VmIdRequest, VmActionAcceptedDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc;
+export type RpcMap = HealthRpc & TemplateRpc & VmRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
 
 /** Every event type with the type of its `data`. */
-export type EventDataMap = TemplateEventData;
+export type EventDataMap = TemplateEventData & VmEventData;
 export type EventType = keyof EventDataMap;

@@ -4,6 +4,7 @@ import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
+import { isProcessRunning } from '@ferry/platform';
 import type { Accelerator, DiskSpec, RuntimePaths, VmSpec } from './qemu-args';
 import { assertSafeId, blockdevOptions, nodeName, qemuArgs, scsiDeviceProps, serialOf } from './qemu-args';
 import { QmpClient } from './qmp-client';
@@ -46,20 +47,6 @@ export interface BlockDevice {
   readOnly: boolean;
 }
 
-/**
- * True while the process runs. A zombie counts as gone: a daemonized QEMU's parent is init, and an
- * init that does not reap (as in some containers) would otherwise keep a killed VM "alive".
- */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
 /** The pid file could be stale and its pid reused: the process must be this VM's QEMU. */
 function isQemuOf(pid: number, vmId: string): boolean {
   try {
@@ -74,10 +61,10 @@ function isQemuOf(pid: number, vmId: string): boolean {
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isProcessRunning(pid)) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return !isAlive(pid);
+  return !isProcessRunning(pid);
 }
 
 /**
@@ -158,7 +145,7 @@ export class QemuDriver {
   /** The pid of the VM's QEMU if that process is alive. */
   async runningPid(vmId: string): Promise<number | undefined> {
     const pid = await this.readPid(this.paths(vmId));
-    return pid && isAlive(pid) && isQemuOf(pid, vmId) ? pid : undefined;
+    return pid && isProcessRunning(pid) && isQemuOf(pid, vmId) ? pid : undefined;
   }
 
   async status(vmId: string): Promise<{ status: string; running: boolean }> {
@@ -166,13 +153,15 @@ export class QemuDriver {
   }
 
   /** ACPI power-down, then `quit` after the grace period, then SIGKILL: it always ends. */
-  async stop(vmId: string): Promise<StopOutcome> {
+  async stop(vmId: string, graceMs = this.options.powerdownGraceMs): Promise<StopOutcome> {
     const pid = await this.runningPid(vmId);
     if (!pid) return 'not-running';
     const qmp = await this.connect(vmId).catch(() => undefined);
     if (qmp) {
-      await qmp.execute('system_powerdown', undefined, 2000).catch(() => undefined);
-      if (await waitForExit(pid, this.options.powerdownGraceMs)) return this.cleanup(vmId, 'powerdown');
+      if (graceMs > 0) {
+        await qmp.execute('system_powerdown', undefined, 2000).catch(() => undefined);
+        if (await waitForExit(pid, graceMs)) return this.cleanup(vmId, 'powerdown');
+      }
       await qmp.execute('quit', undefined, 2000).catch(() => undefined);
       if (await waitForExit(pid, 5000)) return this.cleanup(vmId, 'quit');
     }

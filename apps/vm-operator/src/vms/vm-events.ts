@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import type { VmState } from '@ferry/contracts';
+import { VmEvents } from '@ferry/contracts';
+import type { UnitOfWork } from '@ferry/platform';
+import { EventFactory, Transactional } from '@ferry/platform';
+import type { VmRuntimeFields } from './vms.repository';
+import { VmsRepository } from './vms.repository';
+import type { VmRecord } from './entities/vm.entity';
+import { toVmDto } from './vm-state';
+
+/** Every state change of a VM goes through here: one transaction, the row and its events together. */
+@Injectable()
+export class VmTransitions {
+  constructor(
+    private readonly vms: VmsRepository,
+    private readonly tx: Transactional,
+    private readonly events: EventFactory,
+  ) {}
+
+  /** Returns the updated VM, or null when it was not in one of `from` (someone else moved it). */
+  move(
+    id: string,
+    from: readonly VmState[],
+    to: VmState,
+    reason: string,
+    fields: VmRuntimeFields = {},
+  ): Promise<VmRecord | null> {
+    return this.tx.run(async (uow) => {
+      const before = await this.vms.findById(id, uow.em);
+      if (!before) return null;
+      const after = await this.vms.transition(uow.em, id, from, to, fields);
+      if (!after) return null;
+      await this.announce(uow, before.state, after, reason);
+      return after;
+    });
+  }
+
+  private async announce(uow: UnitOfWork, from: VmState, vm: VmRecord, reason: string): Promise<void> {
+    await uow.emit(
+      this.events.create(VmEvents.STATE_CHANGED, vm.id, { id: vm.id, from, to: vm.state, reason }),
+    );
+    if (vm.state === 'running')
+      await uow.emit(this.events.create(VmEvents.STARTED, vm.id, { vm: toVmDto(vm) }));
+    if (vm.state === 'stopped')
+      await uow.emit(this.events.create(VmEvents.STOPPED, vm.id, { vm: toVmDto(vm), reason }));
+  }
+}

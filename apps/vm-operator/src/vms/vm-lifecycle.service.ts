@@ -1,0 +1,122 @@
+import { rm } from 'node:fs/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import type { VmAction } from '@ferry/contracts';
+import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import { TemplatesRepository } from '../templates/templates.repository';
+import { VmTransitions } from './vm-events';
+import type { VmRecord } from './entities/vm.entity';
+
+/**
+ * Carries out accepted actions in the background (the request already got 202) and watches each
+ * running QEMU: a QMP socket that closes while the VM is `running` means QEMU went away outside Ferry.
+ */
+@Injectable()
+export class VmLifecycle {
+  private readonly logger = new Logger(VmLifecycle.name);
+  private readonly busy = new Set<Promise<void>>();
+
+  constructor(
+    private readonly qemu: QemuDriver,
+    private readonly templates: TemplatesRepository,
+    private readonly transitions: VmTransitions,
+  ) {}
+
+  /** Runs `action` for a VM already moved to starting/stopping; never throws. */
+  run(vm: VmRecord, action: VmAction): void {
+    const work = this.perform(vm, action)
+      .catch((err: Error) =>
+        this.logger.error({ msg: 'VM action failed', vmId: vm.id, action, error: err.message }, err.stack),
+      )
+      .finally(() => this.busy.delete(work));
+    this.busy.add(work);
+  }
+
+  /** For shutdown and tests: resolves when no action is running. */
+  async idle(): Promise<void> {
+    while (this.busy.size > 0) await Promise.allSettled([...this.busy]);
+  }
+
+  /** Stops QEMU now (no power-down grace) and removes the runtime directory; for delete. */
+  async destroy(vm: VmRecord): Promise<void> {
+    await this.qemu.stop(vm.id, 0);
+    await rm(this.qemu.paths(vm.id).dir, { recursive: true, force: true });
+  }
+
+  private async perform(vm: VmRecord, action: VmAction): Promise<void> {
+    switch (action) {
+      case 'start':
+        return this.start(vm, 'start requested');
+      case 'stop':
+        return this.stop(vm, 'stop requested');
+      case 'restart':
+        await this.stop(vm, 'restart requested');
+        if (await this.transitions.move(vm.id, ['stopped'], 'starting', 'restart requested'))
+          await this.start(vm, 'restart requested');
+        return;
+      default: {
+        const never: never = action;
+        throw new Error(`unknown action ${String(never)}`);
+      }
+    }
+  }
+
+  private async start(vm: VmRecord, reason: string): Promise<void> {
+    try {
+      const template = await this.templates.findByName(vm.template);
+      if (!template) throw new Error(`template "${vm.template}" no longer exists`);
+      const started = await this.qemu.start({
+        id: vm.id,
+        cpuCount: template.cpuCount,
+        ramMiB: template.ramAmount,
+        machine: 'q35',
+        disks: [],
+      });
+      const running = await this.transitions.move(vm.id, ['starting'], 'running', reason, {
+        pid: started.pid,
+        accelerator: started.accelerator,
+        lastError: null,
+      });
+      if (!running) {
+        // Deleted or moved while QEMU was starting: do not leave a process nobody owns.
+        await this.qemu.stop(vm.id, 0);
+        return;
+      }
+      await this.watch(vm.id);
+    } catch (err) {
+      const message = (err as Error).message;
+      await this.qemu.stop(vm.id, 0).catch(() => undefined);
+      await this.transitions.move(vm.id, ['starting'], 'error', `start failed: ${message}`, {
+        pid: null,
+        lastError: message,
+      });
+    }
+  }
+
+  private async stop(vm: VmRecord, reason: string): Promise<void> {
+    try {
+      const outcome = await this.qemu.stop(vm.id);
+      await this.transitions.move(vm.id, ['stopping'], 'stopped', `${reason} (${outcome})`, {
+        pid: null,
+        lastError: null,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      await this.transitions.move(vm.id, ['stopping'], 'error', `stop failed: ${message}`, {
+        lastError: message,
+      });
+    }
+  }
+
+  /** Power changes outside Ferry: QEMU exited (guest power-off, killed by hand) while the VM ran. */
+  private async watch(vmId: string): Promise<void> {
+    const qmp = await this.qemu.connect(vmId);
+    qmp.once('close', () => {
+      void this.transitions
+        .move(vmId, ['running'], 'stopped', 'qemu exited', { pid: null })
+        .then((vm) => vm && this.logger.warn({ msg: 'QEMU exited outside Ferry; VM marked stopped', vmId }))
+        .catch((err: Error) =>
+          this.logger.error({ msg: 'could not record that QEMU exited', vmId, error: err.message }),
+        );
+    });
+  }
+}

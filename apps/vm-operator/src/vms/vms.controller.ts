@@ -1,0 +1,46 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { VmActionAcceptedDto, VmDto, VmListDto } from '@ferry/contracts';
+import { CreateVmRequest, ListVmsRequest, VmIdRequest, VmSubjects } from '@ferry/contracts';
+import { VmsService } from './vms.service';
+
+@Controller()
+export class VmsController {
+  constructor(private readonly vms: VmsService) {}
+
+  @MessagePattern(VmSubjects.CREATE)
+  create(@Payload() req: CreateVmRequest): Promise<VmDto> {
+    return this.vms.create(req);
+  }
+
+  @MessagePattern(VmSubjects.LIST)
+  async list(@Payload() req: ListVmsRequest): Promise<VmListDto> {
+    return { items: await this.vms.list(req.state) };
+  }
+
+  @MessagePattern(VmSubjects.GET)
+  get(@Payload() req: VmIdRequest): Promise<VmDto> {
+    return this.vms.get(req.id);
+  }
+
+  @MessagePattern(VmSubjects.DELETE)
+  async delete(@Payload() req: VmIdRequest): Promise<{ id: string }> {
+    await this.vms.delete(req.id);
+    return { id: req.id };
+  }
+
+  @MessagePattern(VmSubjects.START)
+  start(@Payload() req: VmIdRequest): Promise<VmActionAcceptedDto> {
+    return this.vms.act(req.id, 'start');
+  }
+
+  @MessagePattern(VmSubjects.STOP)
+  stop(@Payload() req: VmIdRequest): Promise<VmActionAcceptedDto> {
+    return this.vms.act(req.id, 'stop');
+  }
+
+  @MessagePattern(VmSubjects.RESTART)
+  restart(@Payload() req: VmIdRequest): Promise<VmActionAcceptedDto> {
+    return this.vms.act(req.id, 'restart');
+  }
+}

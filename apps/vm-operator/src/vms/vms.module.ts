@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import { VmOperatorConfig } from '../config/vm-operator.config';
+import { TemplatesModule } from '../templates/templates.module';
+import { VmLifecycle } from './vm-lifecycle.service';
+import { VmTransitions } from './vm-events';
+import { VmsController } from './vms.controller';
+import { VmsRepository } from './vms.repository';
+import { VmsService } from './vms.service';
+
+@Module({
+  imports: [TemplatesModule],
+  controllers: [VmsController],
+  providers: [
+    VmsRepository,
+    VmsService,
+    VmTransitions,
+    VmLifecycle,
+    {
+      provide: QemuDriver,
+      inject: [VmOperatorConfig],
+      useFactory: (config: VmOperatorConfig) =>
+        new QemuDriver({
+          runtimeDir: config.VM_RUNTIME_DIR,
+          qemuBinary: config.QEMU_BINARY,
+          powerdownGraceMs: config.VM_POWERDOWN_GRACE_MS,
+        }),
+    },
+  ],
+  exports: [VmsRepository],
+})
+export class VmsModule {}

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import type { CreateVmRequest, VmAction, VmActionAcceptedDto, VmDto, VmState } from '@ferry/contracts';
+import { FerryError, VmEvents } from '@ferry/contracts';
+import { EventFactory, Transactional } from '@ferry/platform';
+import type { VmRecord } from './entities/vm.entity';
+import { VmLifecycle } from './vm-lifecycle.service';
+import { ACTIONS, invalidTransition, toVmDto } from './vm-state';
+import { VmTransitions } from './vm-events';
+import { VmsRepository } from './vms.repository';
+
+@Injectable()
+export class VmsService {
+  private readonly logger = new Logger(VmsService.name);
+
+  constructor(
+    private readonly vms: VmsRepository,
+    private readonly tx: Transactional,
+    private readonly events: EventFactory,
+    private readonly transitions: VmTransitions,
+    private readonly lifecycle: VmLifecycle,
+  ) {}
+
+  async create(req: CreateVmRequest): Promise<VmDto> {
+    const id = randomUUID();
+    const vm = await this.tx.run(async (uow) => {
+      const created = toVmDto(
+        await this.vms.insert(uow.em, {
+          id,
+          name: req.name ?? `vm-${id.slice(0, 8)}`,
+          template: req.template,
+        }),
+      );
+      await uow.emit(this.events.create(VmEvents.CREATED, id, { vm: created }));
+      return created;
+    });
+    this.logger.log({ msg: 'VM created', vmId: id, name: vm.name, template: vm.template });
+    return vm;
+  }
+
+  async get(id: string): Promise<VmDto> {
+    return toVmDto(await this.require(id));
+  }
+
+  async list(state?: VmState): Promise<VmDto[]> {
+    return (await this.vms.list(state)).map(toVmDto);
+  }
+
+  /** Moves the VM into its transitional state now (or 409), then carries the action out in the background. */
+  async act(id: string, action: VmAction): Promise<VmActionAcceptedDto> {
+    const vm = await this.require(id);
+    const { from, to } = ACTIONS[action];
+    const moved = await this.transitions.move(id, from, to, `${action} requested`);
+    if (!moved) throw invalidTransition((await this.vms.findById(id)) ?? vm, action);
+    this.lifecycle.run(moved, action);
+    return { id, action, state: moved.state };
+  }
+
+  /** Stops the VM first if it runs; refuses while an action is in flight. */
+  async delete(id: string): Promise<void> {
+    const vm = await this.require(id);
+    if (vm.state === 'starting' || vm.state === 'stopping') {
+      throw FerryError.conflict(`cannot delete VM "${vm.name}" while it is ${vm.state}`, {
+        id,
+        state: vm.state,
+      });
+    }
+    await this.lifecycle.destroy(vm);
+    await this.tx.run(async (uow) => {
+      const locked = await this.vms.findById(id, uow.em);
+      if (!locked) return;
+      await this.vms.delete(uow.em, id);
+      await uow.emit(this.events.create(VmEvents.DELETED, id, { id, name: locked.name }));
+    });
+    this.logger.log({ msg: 'VM deleted', vmId: id });
+  }
+
+  private async require(id: string): Promise<VmRecord> {
+    const vm = await this.vms.findById(id);
+    if (!vm) throw FerryError.notFound(`VM "${id}" not found`, { id });
+    return vm;
+  }
+}

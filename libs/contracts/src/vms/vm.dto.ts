@@ -1,0 +1,92 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
+
+export const VM_STATES = ['stopped', 'starting', 'running', 'stopping', 'error'] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+export const VM_ACTIONS = ['start', 'stop', 'restart'] as const;
+export type VmAction = (typeof VM_ACTIONS)[number];
+
+/** Lowercase letters, digits and "-", starting with a letter or digit; 1–63 characters. */
+export const VM_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Body of `POST /vms`. */
+export class CreateVmRequest {
+  /** Name of an existing template. */
+  @ApiProperty({ example: 'small' })
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: 'template must be a template name' })
+  template!: string;
+
+  /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
+  @ApiPropertyOptional({ example: 'web-1', pattern: VM_NAME_PATTERN.source })
+  @IsOptional()
+  @IsString()
+  @Matches(VM_NAME_PATTERN, {
+    message: 'name must be 1-63 lowercase letters, digits or "-", starting with a letter or digit',
+  })
+  name?: string;
+}
+
+/** Request naming one VM. */
+export class VmIdRequest {
+  /** VM id (UUID). */
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id!: string;
+}
+
+/** Query of `GET /vms`. */
+export class ListVmsRequest {
+  /** Only VMs in this state. */
+  @ApiPropertyOptional({ enum: VM_STATES })
+  @IsOptional()
+  @IsIn(VM_STATES)
+  state?: VmState;
+}
+
+/** A VM as the API shows it. */
+export class VmDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ example: 'web-1' })
+  name!: string;
+  /** Template name. */
+  @ApiProperty({ example: 'small' })
+  template!: string;
+  @ApiProperty({ enum: VM_STATES })
+  state!: VmState;
+  /** Guest IP address; null until networking exists. */
+  @ApiProperty({ nullable: true, type: String })
+  local_ip!: string | null;
+  /** QEMU process id while it runs; null otherwise. */
+  @ApiProperty({ nullable: true, type: Number })
+  pid!: number | null;
+  /** How the VM last ran: kvm or tcg; null before its first start. */
+  @ApiProperty({ nullable: true, enum: ['kvm', 'tcg'] })
+  accelerator!: 'kvm' | 'tcg' | null;
+  /** Why the last action failed; null when it did not. */
+  @ApiProperty({ nullable: true, type: String })
+  last_error!: string | null;
+  @ApiProperty()
+  created_at!: string;
+  @ApiProperty()
+  updated_at!: string;
+}
+
+export class VmListDto {
+  @ApiProperty({ type: [VmDto] })
+  items!: VmDto[];
+}
+
+/** Reply to an action: accepted, follow the VM or its events. */
+export class VmActionAcceptedDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ enum: VM_ACTIONS })
+  action!: VmAction;
+  /** The state the VM entered when the action was accepted. */
+  @ApiProperty({ enum: VM_STATES })
+  state!: VmState;
+}

@@ -1,0 +1,10 @@
+// Published subjects: never edit one in place.
+export const VmSubjects = {
+  CREATE: 'vm-operator.vm.create',
+  LIST: 'vm-operator.vm.list',
+  GET: 'vm-operator.vm.get',
+  DELETE: 'vm-operator.vm.delete',
+  START: 'vm-operator.vm.start',
+  STOP: 'vm-operator.vm.stop',
+  RESTART: 'vm-operator.vm.restart',
+} as const;

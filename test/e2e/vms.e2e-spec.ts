@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { VmDto } from '@ferry/contracts';
+import { isProcessRunning } from '@ferry/platform';
+import { eventually, randomName } from '@ferry/testing';
+import { SseClient } from '../support/sse';
+import { Suite } from '../support/suite';
+
+interface Problem {
+  code: string;
+  detail: string;
+  errors?: { field: string }[];
+}
+
+/** VMs through the gateway, run by real QEMU (KVM when available, TCG otherwise). */
+describe('VMs through the gateway (real QEMU)', () => {
+  let suite: Suite;
+  const template = randomName('tpl');
+
+  const waitForState = (id: string, state: string) =>
+    eventually(
+      async () => {
+        const res = await suite.request<VmDto>('GET', `/api/v1/vms/${id}`);
+        return res.body.state === state ? res.body : undefined;
+      },
+      30_000,
+      `VM ${id} ${state}`,
+    );
+  const createVm = async (name?: string) => {
+    const res = await suite.request<VmDto>('POST', '/api/v1/vms', {
+      body: name ? { template, name } : { template },
+    });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+
+  beforeAll(async () => {
+    suite = await Suite.start(['vm-operator', 'gateway']);
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+  });
+
+  afterAll(async () => {
+    await suite?.dispose();
+  });
+
+  it('creates, starts, restarts, stops and deletes a VM, with QEMU really running in between', async () => {
+    const vm = await createVm(randomName('life'));
+    expect(vm).toMatchObject({ template, state: 'stopped', pid: null, local_ip: null, accelerator: null });
+
+    const start = await suite.request<{ state: string }>('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    expect(start.status).toBe(202);
+    expect(start.headers.get('location')).toBe(`/api/v1/vms/${vm.id}`);
+    expect(start.body.state).toBe('starting');
+    const running = await waitForState(vm.id, 'running');
+    expect(running.pid).toBeGreaterThan(0);
+    expect(['kvm', 'tcg']).toContain(running.accelerator);
+    expect(isProcessRunning(running.pid)).toBe(true);
+
+    expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/restart`)).status).toBe(202);
+    const restarted = await eventually(
+      async () => {
+        const r = await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`);
+        return r.body.state === 'running' && r.body.pid !== running.pid ? r.body : undefined;
+      },
+      30_000,
+      'restarted VM',
+    );
+    expect(isProcessRunning(running.pid)).toBe(false);
+
+    expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`)).status).toBe(202);
+    const stopped = await waitForState(vm.id, 'stopped');
+    expect(stopped.pid).toBeNull();
+    expect(isProcessRunning(restarted.pid)).toBe(false);
+
+    expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
+    expect((await suite.request('GET', `/api/v1/vms/${vm.id}`)).status).toBe(404);
+  });
+
+  it('lists VMs by state', async () => {
+    const vm = await createVm();
+    const stopped = await suite.request<VmDto[]>('GET', '/api/v1/vms?state=stopped');
+    expect(stopped.body.map((v) => v.id)).toContain(vm.id);
+    const running = await suite.request<VmDto[]>('GET', '/api/v1/vms?state=running');
+    expect(running.body.map((v) => v.id)).not.toContain(vm.id);
+    expect((await suite.request('GET', '/api/v1/vms?state=sleeping')).status).toBe(400);
+  });
+
+  it('refuses bad input, unknown things and invalid transitions, naming the states', async () => {
+    const bad = await suite.request<Problem>('POST', '/api/v1/vms', {
+      body: { template: 'has space', name: 'UPPER' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors?.map((e) => e.field).sort()).toEqual(['name', 'template']);
+    expect(
+      (await suite.request<Problem>('POST', '/api/v1/vms', { body: { template: 'no-such-template' } }))
+        .status,
+    ).toBe(404);
+    expect((await suite.request('GET', `/api/v1/vms/${randomUUID()}`)).status).toBe(404);
+    expect((await suite.request('GET', '/api/v1/vms/not-a-uuid')).status).toBe(400);
+    const vm = await createVm();
+    expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/dance`)).status).toBe(400);
+
+    const stop = await suite.request<Problem>('POST', `/api/v1/vms/${vm.id}/actions/stop`);
+    expect(stop.status).toBe(409);
+    expect(stop.body.detail).toMatch(/it is stopped.*running/);
+
+    // Two actions at once on one VM: the second finds it starting.
+    const [a, b] = await Promise.all([
+      suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`),
+      suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([202, 409]);
+    await waitForState(vm.id, 'running');
+    const again = await suite.request<Problem>('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/it is running/);
+
+    const inUse = await suite.request<Problem>('DELETE', `/api/v1/templates/${template}`);
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.detail).toMatch(/used by/);
+
+    // Delete stops a running VM first and leaves no QEMU behind.
+    const { pid } = (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body;
+    expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
+    expect(isProcessRunning(pid)).toBe(false);
+  });
+
+  it('sees a QEMU killed by hand: the VM turns stopped, with events', async () => {
+    const vm = await createVm();
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${vm.id}`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+      const running = await waitForState(vm.id, 'running');
+      await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.started');
+      process.kill(running.pid!, 'SIGKILL');
+      const stopped = await waitForState(vm.id, 'stopped');
+      expect(stopped.pid).toBeNull();
+      const change = await sse.waitFor(
+        (m) =>
+          m.data.type === 'ferry.vm-operator.vm.state-changed' &&
+          (m.data.data as { reason: string }).reason === 'qemu exited',
+      );
+      expect(change.data.data).toMatchObject({ id: vm.id, from: 'running', to: 'stopped' });
+      await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.stopped');
+    } finally {
+      sse.close();
+    }
+  });
+});
