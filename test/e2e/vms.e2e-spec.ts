@@ -126,6 +126,42 @@ describe('VMs through the gateway (real QEMU)', () => {
     expect(isProcessRunning(pid)).toBe(false);
   });
 
+  it('adopts running VMs after vm-operator is killed with SIGKILL, and still sees their QEMU exit', async () => {
+    const [a, b] = [await createVm(), await createVm()];
+    for (const vm of [a, b])
+      expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`)).status).toBe(202);
+    const pids = [(await waitForState(a.id, 'running')).pid, (await waitForState(b.id, 'running')).pid];
+
+    await suite.process('vm-operator').stop('SIGKILL');
+    expect(pids.every((pid) => isProcessRunning(pid))).toBe(true); // VMs outlive vm-operator
+    await suite.startService('vm-operator');
+    expect(suite.process('vm-operator').output.some((l) => l.includes('reconciled VMs'))).toBe(true);
+    for (const [i, vm] of [a, b].entries()) {
+      expect((await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body).toMatchObject({
+        state: 'running',
+        pid: pids[i],
+      });
+    }
+
+    // The adopted VMs are watched again: a QEMU that dies now still turns its VM stopped.
+    process.kill(pids[0]!, 'SIGKILL');
+    await waitForState(a.id, 'stopped');
+    expect((await suite.request('POST', `/api/v1/vms/${b.id}/actions/stop`)).status).toBe(202);
+    await waitForState(b.id, 'stopped');
+    expect(isProcessRunning(pids[1])).toBe(false);
+  });
+
+  it('marks VMs stopped when their QEMU died while vm-operator was down', async () => {
+    const vm = await createVm();
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    const { pid } = await waitForState(vm.id, 'running');
+    await suite.process('vm-operator').stop('SIGKILL');
+    process.kill(pid!, 'SIGKILL');
+    await suite.startService('vm-operator');
+    const after = (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body;
+    expect(after).toMatchObject({ state: 'stopped', pid: null });
+  });
+
   it('sees a QEMU killed by hand: the VM turns stopped, with events', async () => {
     const vm = await createVm();
     const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${vm.id}`, {

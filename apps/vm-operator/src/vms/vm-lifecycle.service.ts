@@ -108,7 +108,7 @@ export class VmLifecycle {
   }
 
   /** Power changes outside Ferry: QEMU exited (guest power-off, killed by hand) while the VM ran. */
-  private async watch(vmId: string): Promise<void> {
+  async watch(vmId: string): Promise<void> {
     const qmp = await this.qemu.connect(vmId);
     qmp.once('close', () => {
       void this.transitions

@@ -3,6 +3,7 @@ import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import { VmOperatorConfig } from '../config/vm-operator.config';
 import { TemplatesModule } from '../templates/templates.module';
 import { VmLifecycle } from './vm-lifecycle.service';
+import { VmRecovery } from './vm-recovery.service';
 import { VmTransitions } from './vm-events';
 import { VmsController } from './vms.controller';
 import { VmsRepository } from './vms.repository';
@@ -16,6 +17,7 @@ import { VmsService } from './vms.service';
     VmsService,
     VmTransitions,
     VmLifecycle,
+    VmRecovery,
     {
       provide: QemuDriver,
       inject: [VmOperatorConfig],
