@@ -10,4 +10,7 @@ export * from './templates/template.subjects';
 export * from './vms/vm.dto';
 export * from './vms/vm.events';
 export * from './vms/vm.subjects';
+export * from './devices/device.dto';
+export * from './devices/device.events';
+export * from './devices/device.subjects';
 export * from './rpc/rpc-map';

@@ -2,9 +2,10 @@ import type { ServiceDatabase } from '@ferry/platform';
 import { TemplateEntity } from '../templates/entities/template.entity';
 import { Init1732233600000 } from './migrations/1732233600000-init';
 import { Vms1732233700000 } from './migrations/1732233700000-vms';
+import { VmDevices1732233800000 } from './migrations/1732233800000-vm-devices';
 
 export const VM_OPERATOR_DATABASE: ServiceDatabase = {
   schema: 'vm_operator',
   entities: [TemplateEntity],
-  migrations: [Init1732233600000, Vms1732233700000],
+  migrations: [Init1732233600000, Vms1732233700000, VmDevices1732233800000],
 };

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { VmAction } from '@ferry/contracts';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import { DevicesRepository } from '../devices/devices.repository';
 import { TemplatesRepository } from '../templates/templates.repository';
 import { VmTransitions } from './vm-events';
 import type { VmRecord } from './entities/vm.entity';
@@ -19,6 +20,7 @@ export class VmLifecycle {
     private readonly qemu: QemuDriver,
     private readonly templates: TemplatesRepository,
     private readonly transitions: VmTransitions,
+    private readonly devices: DevicesRepository,
   ) {}
 
   /** Runs `action` for a VM already moved to starting/stopping; never throws. */
@@ -64,12 +66,14 @@ export class VmLifecycle {
     try {
       const template = await this.templates.findByName(vm.template);
       if (!template) throw new Error(`template "${vm.template}" no longer exists`);
+      // A VM always starts with the disks recorded for it (cold-plugged while it was stopped).
+      const disks = await this.devices.list(vm.id);
       const started = await this.qemu.start({
         id: vm.id,
         cpuCount: template.cpuCount,
         ramMiB: template.ramAmount,
         machine: 'q35',
-        disks: [],
+        disks,
       });
       const running = await this.transitions.move(vm.id, ['starting'], 'running', reason, {
         pid: started.pid,

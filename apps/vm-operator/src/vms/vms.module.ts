@@ -6,14 +6,19 @@ import { VmLifecycle } from './vm-lifecycle.service';
 import { VmRecovery } from './vm-recovery.service';
 import { VmTransitions } from './vm-events';
 import { VmsController } from './vms.controller';
+import { DevicesController } from '../devices/devices.controller';
+import { DevicesRepository } from '../devices/devices.repository';
+import { DevicesService } from '../devices/devices.service';
 import { VmsRepository } from './vms.repository';
 import { VmsService } from './vms.service';
 
 @Module({
   imports: [TemplatesModule],
-  controllers: [VmsController],
+  controllers: [VmsController, DevicesController],
   providers: [
     VmsRepository,
+    DevicesRepository,
+    DevicesService,
     VmsService,
     VmTransitions,
     VmLifecycle,

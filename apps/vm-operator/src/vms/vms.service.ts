@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CreateVmRequest, VmAction, VmActionAcceptedDto, VmDto, VmState } from '@ferry/contracts';
 import { FerryError, VmEvents } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
+import { DevicesRepository } from '../devices/devices.repository';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
 import { ACTIONS, invalidTransition, toVmDto } from './vm-state';
@@ -19,6 +20,7 @@ export class VmsService {
     private readonly events: EventFactory,
     private readonly transitions: VmTransitions,
     private readonly lifecycle: VmLifecycle,
+    private readonly devices: DevicesRepository,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
@@ -64,6 +66,16 @@ export class VmsService {
         id,
         state: vm.state,
       });
+    }
+    const disks = await this.devices.list(id);
+    if (disks.length > 0) {
+      throw FerryError.conflict(
+        `cannot delete VM "${vm.name}": ${disks.length} disk(s) still attached; detach them first`,
+        {
+          id,
+          deviceIds: disks.map((d) => d.deviceId),
+        },
+      );
     }
     await this.lifecycle.destroy(vm);
     await this.tx.run(async (uow) => {

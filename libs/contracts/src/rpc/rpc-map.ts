@@ -11,6 +11,16 @@ import type {
 import type { TemplateSubjects } from '../templates/template.subjects';
 import type { TemplateEventData } from '../templates/template.events';
 import type {
+  AttachDeviceRequest,
+  AttachedDeviceDto,
+  DetachDeviceRequest,
+  DeviceListDto,
+  PowerStateDto,
+  VmDevicesRequest,
+} from '../devices/device.dto';
+import type { DeviceEventData } from '../devices/device.events';
+import type { DeviceSubjects } from '../devices/device.subjects';
+import type {
   CreateVmRequest,
   ListVmsRequest,
   VmActionAcceptedDto,
@@ -45,12 +55,19 @@ interface VmRpc {
   [VmSubjects.RESTART]: Rpc<VmIdRequest, VmActionAcceptedDto>;
 }
 
+interface DeviceRpc {
+  [DeviceSubjects.ATTACH]: Rpc<AttachDeviceRequest, AttachedDeviceDto>;
+  [DeviceSubjects.DETACH]: Rpc<DetachDeviceRequest, { deviceId: string }>;
+  [DeviceSubjects.LIST]: Rpc<VmDevicesRequest, DeviceListDto>;
+  [DeviceSubjects.POWER_STATE]: Rpc<VmDevicesRequest, PowerStateDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc & VmRpc;
+export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
 
 /** Every event type with the type of its `data`. */
-export type EventDataMap = TemplateEventData & VmEventData;
+export type EventDataMap = TemplateEventData & VmEventData & DeviceEventData;
 export type EventType = keyof EventDataMap;

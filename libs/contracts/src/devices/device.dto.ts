@@ -1,0 +1,80 @@
+import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import type { VmState } from '../vms/vm.dto';
+
+/** Device ids end up in QMP ids and QEMU options: lowercase letters, digits and "-", 1–63 chars. */
+export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** An absolute path without NUL, commas or newlines (it is passed to QEMU). */
+export const IMAGE_PATH_PATTERN = /^\/[^\0\n,]{1,4095}$/;
+
+/** Request of `vm-operator.device.attach` (for volume-daemon). */
+export class AttachDeviceRequest {
+  /** VM id (UUID). */
+  @IsUUID()
+  vmId!: string;
+  /** Stable id of the device; also its QMP id and, without dashes, its SCSI serial. */
+  @Matches(DEVICE_ID_PATTERN, { message: 'deviceId must be 1-63 lowercase letters, digits or "-"' })
+  deviceId!: string;
+  /** Absolute path of the image file on the VM's host. */
+  @Matches(IMAGE_PATH_PATTERN, { message: 'path must be absolute, without commas or newlines' })
+  path!: string;
+  @IsIn(['qcow2', 'raw'])
+  format!: 'qcow2' | 'raw';
+  @IsBoolean()
+  readOnly!: boolean;
+}
+
+/** Request of `vm-operator.device.detach`. */
+export class DetachDeviceRequest {
+  @IsUUID()
+  vmId!: string;
+  @Matches(DEVICE_ID_PATTERN, { message: 'deviceId must be 1-63 lowercase letters, digits or "-"' })
+  deviceId!: string;
+  /** How long to wait for the guest to release the device, in ms (default 10000). */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  timeoutMs?: number;
+}
+
+/** Request of `vm-operator.device.list` and `vm-operator.vm.power-state`. */
+export class VmDevicesRequest {
+  @IsUUID()
+  vmId!: string;
+}
+
+export interface AttachedDeviceDto {
+  deviceId: string;
+  /** SCSI bus, e.g. `scsi0.0`. */
+  bus: string;
+  scsiId: number;
+  lun: number;
+  serial: string;
+  /** What the guest sees, e.g. `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>`. */
+  byIdPath: string;
+  /** true when plugged into a running VM; false when recorded for the next start (cold-plug). */
+  live: boolean;
+}
+
+export interface DeviceDto {
+  deviceId: string;
+  path: string;
+  format: string;
+  readOnly: boolean;
+}
+
+export interface DeviceListDto {
+  vmId: string;
+  /** `qmp` when the VM runs (what QEMU reports), `record` when it is stopped (what it will start with). */
+  source: 'qmp' | 'record';
+  items: DeviceDto[];
+}
+
+export interface PowerStateDto {
+  vmId: string;
+  /** The recorded state. */
+  state: VmState;
+  /** What QEMU says now: true only when its process runs and QMP reports it running. */
+  running: boolean;
+  pid: number | null;
+}

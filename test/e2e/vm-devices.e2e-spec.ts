@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { AttachedDeviceDto, DeviceListDto, PowerStateDto, RpcErrorBody, VmDto } from '@ferry/contracts';
+import { DeviceSubjects } from '@ferry/contracts';
+import { eventually, randomName } from '@ferry/testing';
+import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
+import { Suite } from '../support/suite';
+
+/** The device primitives volume-daemon will use, over NATS, on real QEMU. */
+describe('vm-operator device primitives (NATS, real QEMU)', () => {
+  let suite: Suite;
+  let nc: NatsConnection;
+  const template = randomName('tpl');
+
+  async function rpc<T>(subject: string, body: unknown): Promise<{ data?: T; error?: RpcErrorBody }> {
+    const reply = await nc.request(subject, JSON.stringify(body), { timeout: 15_000 });
+    return reply.json();
+  }
+  const image = (name: string) => {
+    const path = join(suite.vmRuntimeDir, `${name}.qcow2`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '16M']);
+    return path;
+  };
+  const vmIn = async (state: 'running' | 'stopped') => {
+    const vm = (await suite.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
+    if (state === 'running') {
+      await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+      await eventually(
+        async () =>
+          (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
+            ? true
+            : undefined,
+        30_000,
+      );
+    }
+    return vm;
+  };
+
+  beforeAll(async () => {
+    suite = await Suite.start(['vm-operator', 'gateway']);
+    nc = await connect({ servers: suite.nats.url });
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await suite?.dispose();
+  });
+
+  it('hot-plugs a qcow2 into a running VM, QMP shows it, and unplugs it', async () => {
+    const vm = await vmIn('running');
+    const path = image('hot');
+    const attached = await rpc<AttachedDeviceDto>(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-1',
+      path,
+      format: 'qcow2',
+      readOnly: false,
+    });
+    expect(attached.data).toMatchObject({ deviceId: 'vol-1', bus: 'scsi0.0', scsiId: 0, lun: 0, live: true });
+    expect(attached.data?.byIdPath).toContain(attached.data?.serial);
+
+    const listed = await rpc<DeviceListDto>(DeviceSubjects.LIST, { vmId: vm.id });
+    expect(listed.data).toMatchObject({
+      source: 'qmp',
+      items: [{ deviceId: 'vol-1', path, format: 'qcow2', readOnly: false }],
+    });
+
+    const again = await rpc(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-1',
+      path,
+      format: 'qcow2',
+      readOnly: false,
+    });
+    expect(again.error?.code).toBe('CONFLICT');
+
+    // A VM with disks is not deleted under them.
+    expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(409);
+
+    expect((await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'vol-1' })).data).toEqual({
+      deviceId: 'vol-1',
+    });
+    expect((await rpc<DeviceListDto>(DeviceSubjects.LIST, { vmId: vm.id })).data?.items).toEqual([]);
+    expect((await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'vol-1' })).error?.code).toBe(
+      'NOT_FOUND',
+    );
+  });
+
+  it('cold-plugs into a stopped VM, which then starts with the disk', async () => {
+    const vm = await vmIn('stopped');
+    const path = image('cold');
+    const attached = await rpc<AttachedDeviceDto>(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-2',
+      path,
+      format: 'qcow2',
+      readOnly: true,
+    });
+    expect(attached.data).toMatchObject({ deviceId: 'vol-2', live: false, scsiId: 0 });
+    expect((await rpc<DeviceListDto>(DeviceSubjects.LIST, { vmId: vm.id })).data).toMatchObject({
+      source: 'record',
+      items: [{ deviceId: 'vol-2', path, readOnly: true }],
+    });
+
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    await eventually(
+      async () =>
+        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
+          ? true
+          : undefined,
+      30_000,
+    );
+    expect((await rpc<DeviceListDto>(DeviceSubjects.LIST, { vmId: vm.id })).data).toMatchObject({
+      source: 'qmp',
+      items: [{ deviceId: 'vol-2', path, readOnly: true }],
+    });
+
+    const power = await rpc<PowerStateDto>(DeviceSubjects.POWER_STATE, { vmId: vm.id });
+    expect(power.data).toMatchObject({ state: 'running', running: true });
+    expect(power.data?.pid).toBeGreaterThan(0);
+  });
+
+  it('refuses bad requests with VALIDATION naming the fields, and unknown VMs with NOT_FOUND', async () => {
+    const bad = await rpc(DeviceSubjects.ATTACH, {
+      vmId: 'x',
+      deviceId: 'A,B',
+      path: 'relative,path',
+      format: 'vmdk',
+      readOnly: 'yes',
+    });
+    expect(bad.error?.code).toBe('VALIDATION');
+    const fields = (bad.error?.details?.['fields'] as { field: string }[]).map((f) => f.field).sort();
+    expect(fields).toEqual(['deviceId', 'format', 'path', 'readOnly', 'vmId']);
+    const unknown = await rpc(DeviceSubjects.LIST, { vmId: '00000000-0000-4000-8000-000000000000' });
+    expect(unknown.error?.code).toBe('NOT_FOUND');
+  });
+});
