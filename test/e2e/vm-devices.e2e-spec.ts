@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttachedDeviceDto, DeviceListDto, PowerStateDto, RpcErrorBody, VmDto } from '@ferry/contracts';
 import { DeviceSubjects } from '@ferry/contracts';
@@ -122,6 +123,46 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     const power = await rpc<PowerStateDto>(DeviceSubjects.POWER_STATE, { vmId: vm.id });
     expect(power.data).toMatchObject({ state: 'running', running: true });
     expect(power.data?.pid).toBeGreaterThan(0);
+  });
+
+  let runningBefore = 0;
+  beforeEach(() => {
+    runningBefore = suite.qemuPids().length;
+  });
+
+  it('turns a start that QEMU refuses into state error with QEMU own words, leaving nothing behind', async () => {
+    const vm = await vmIn('stopped');
+    const missing = join(suite.vmRuntimeDir, 'missing.qcow2');
+    await rpc(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'gone',
+      path: missing,
+      format: 'qcow2',
+      readOnly: false,
+    });
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    const failed = await eventually(async () => {
+      const r = (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body;
+      return r.state === 'error' ? r : undefined;
+    }, 30_000);
+    expect(failed.last_error).toMatch(/qemu failed to start: .*missing\.qcow2/);
+    expect(failed.pid).toBeNull();
+    const dir = join(suite.vmRuntimeDir, vm.id);
+    expect(existsSync(join(dir, 'qmp.sock')) || existsSync(join(dir, 'qemu.pid'))).toBe(false);
+    expect(suite.qemuPids().length).toBe(runningBefore);
+
+    // Fixed by detaching the bad disk; start is allowed from error; delete clears the runtime directory.
+    await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'gone' });
+    expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`)).status).toBe(202);
+    await eventually(
+      async () =>
+        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
+          ? true
+          : undefined,
+      30_000,
+    );
+    expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('refuses bad requests with VALIDATION naming the fields, and unknown VMs with NOT_FOUND', async () => {

@@ -152,7 +152,12 @@ export class DevicesService {
   private async lockSettled(em: EntityManager, vmId: string, what: string): Promise<VmRecord> {
     const vm = await this.vms.findById(vmId, em);
     if (!vm) throw FerryError.notFound(`VM "${vmId}" not found`, { id: vmId });
-    if (vm.state !== 'running' && vm.state !== 'stopped') {
+    // A VM in error whose QEMU is gone is as good as stopped (a failed start is fixed by changing its disks).
+    const settled =
+      vm.state === 'running' ||
+      vm.state === 'stopped' ||
+      (vm.state === 'error' && !(await this.qemu.runningPid(vm.id)));
+    if (!settled) {
       throw FerryError.conflict(`cannot ${what} VM "${vm.name}" while it is ${vm.state}`, {
         id: vm.id,
         state: vm.state,

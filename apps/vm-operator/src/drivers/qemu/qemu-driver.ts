@@ -116,6 +116,8 @@ export class QemuDriver {
       await run(this.options.qemuBinary, qemuArgs(spec, paths, accelerator), { timeout: 30_000 });
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr?.trim();
+      // QEMU may have made its socket before it gave up: leave nothing behind.
+      await this.cleanup(spec.id, 'not-running');
       throw new Error(`qemu failed to start: ${stderr || (err as Error).message}`);
     }
     const pid = await this.readPid(paths);
@@ -155,7 +157,7 @@ export class QemuDriver {
   /** ACPI power-down, then `quit` after the grace period, then SIGKILL: it always ends. */
   async stop(vmId: string, graceMs = this.options.powerdownGraceMs): Promise<StopOutcome> {
     const pid = await this.runningPid(vmId);
-    if (!pid) return 'not-running';
+    if (!pid) return this.cleanup(vmId, 'not-running'); // stale socket or pid file of a dead QEMU
     const qmp = await this.connect(vmId).catch(() => undefined);
     if (qmp) {
       if (graceMs > 0) {
