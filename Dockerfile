@@ -11,7 +11,7 @@ COPY test test
 COPY tools tools
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json /app/tsconfig.base.json ./
@@ -23,3 +23,16 @@ COPY --from=build /app/tools/register-paths.js tools/register-paths.js
 USER node
 # SIGTERM reaches node directly (exec), so each service drains in-flight work before it exits.
 ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FERRY_APP:?set FERRY_APP}/src/main.js\" \"$@\"", "--"]
+
+# vm-operator runs QEMU: the same image plus qemu-system-x86 and qemu-utils. It needs /dev/kvm from
+# the host for KVM (TCG otherwise; the kvm group or root to open it). In a container, VMs live as long
+# as the container: they outlive a vm-operator crash only when vm-operator runs on the host itself.
+FROM runtime AS vm-operator
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils \
+    && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms && chown node /var/lib/ferry/vms
+USER node
+ENV FERRY_APP=vm-operator
+
+# The default target: every other service.
+FROM runtime
