@@ -11,6 +11,7 @@ import { ManagedProcess } from '@ferry/testing';
 import { spawn } from 'node:child_process';
 import { Suite } from '../support/suite';
 import { closedLoop, httpGetter, median, sequential } from './load';
+import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -146,6 +147,9 @@ async function main(): Promise<void> {
       limit: 0.5,
       pass: throughputRatio >= 0.5,
     });
+
+    // VM start through the gateway against a bare QEMU start (issue 3).
+    await benchVmStart(suite, emit);
   } finally {
     await Promise.all(helpers.map((h) => h.stop()));
     await suite.dispose();
