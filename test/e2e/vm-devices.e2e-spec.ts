@@ -1,7 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AttachedDeviceDto, DeviceListDto, PowerStateDto, RpcErrorBody, VmDto } from '@ferry/contracts';
+import type {
+  AttachedDeviceDto,
+  DeviceListDto,
+  PowerStateDto,
+  RpcErrorBody,
+  SnapshotDto,
+  VmDto,
+} from '@ferry/contracts';
 import { DeviceSubjects } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
@@ -163,6 +170,56 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     );
     expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('snapshots a disk for reading and consolidates it, live and offline; a stop commits what is left', async () => {
+    const vm = await vmIn('running');
+    const path = image('snap');
+    await rpc(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-s',
+      path,
+      format: 'qcow2',
+      readOnly: false,
+    });
+
+    const snap = await rpc<SnapshotDto>(DeviceSubjects.SNAPSHOT, { vmId: vm.id, deviceId: 'vol-s' });
+    expect(snap.data).toMatchObject({ deviceId: 'vol-s', imagePath: path, live: true });
+    expect(existsSync(snap.data!.overlayPath)).toBe(true);
+    expect((await rpc(DeviceSubjects.SNAPSHOT, { vmId: vm.id, deviceId: 'vol-s' })).error?.code).toBe(
+      'CONFLICT',
+    );
+    expect((await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'vol-s' })).error?.code).toBe(
+      'CONFLICT',
+    );
+    expect((await rpc(DeviceSubjects.CONSOLIDATE, { vmId: vm.id, deviceId: 'vol-s' })).data).toEqual({
+      deviceId: 'vol-s',
+    });
+    expect(existsSync(snap.data!.overlayPath)).toBe(false);
+    expect((await rpc(DeviceSubjects.CONSOLIDATE, { vmId: vm.id, deviceId: 'vol-s' })).error?.code).toBe(
+      'CONFLICT',
+    );
+
+    // A snapshot still open when the VM stops is committed by the stop.
+    const open = await rpc<SnapshotDto>(DeviceSubjects.SNAPSHOT, { vmId: vm.id, deviceId: 'vol-s' });
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
+    await eventually(
+      async () =>
+        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'stopped'
+          ? true
+          : undefined,
+      30_000,
+    );
+    expect(existsSync(open.data!.overlayPath)).toBe(false);
+
+    // Offline, with qemu-img.
+    const offline = await rpc<SnapshotDto>(DeviceSubjects.SNAPSHOT, { vmId: vm.id, deviceId: 'vol-s' });
+    expect(offline.data?.live).toBe(false);
+    expect(existsSync(offline.data!.overlayPath)).toBe(true);
+    expect((await rpc(DeviceSubjects.CONSOLIDATE, { vmId: vm.id, deviceId: 'vol-s' })).data).toEqual({
+      deviceId: 'vol-s',
+    });
+    expect(existsSync(offline.data!.overlayPath)).toBe(false);
   });
 
   it('refuses bad requests with VALIDATION naming the fields, and unknown VMs with NOT_FOUND', async () => {

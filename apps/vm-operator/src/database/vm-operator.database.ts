@@ -3,9 +3,10 @@ import { TemplateEntity } from '../templates/entities/template.entity';
 import { Init1732233600000 } from './migrations/1732233600000-init';
 import { Vms1732233700000 } from './migrations/1732233700000-vms';
 import { VmDevices1732233800000 } from './migrations/1732233800000-vm-devices';
+import { DeviceOverlays1732233900000 } from './migrations/1732233900000-device-overlays';
 
 export const VM_OPERATOR_DATABASE: ServiceDatabase = {
   schema: 'vm_operator',
   entities: [TemplateEntity],
-  migrations: [Init1732233600000, Vms1732233700000, VmDevices1732233800000],
+  migrations: [Init1732233600000, Vms1732233700000, VmDevices1732233800000, DeviceOverlays1732233900000],
 };

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { AttachedDeviceDto, DeviceListDto, PowerStateDto } from '@ferry/contracts';
-import { AttachDeviceRequest, DetachDeviceRequest, DeviceSubjects, VmDevicesRequest } from '@ferry/contracts';
+import type { AttachedDeviceDto, DeviceListDto, PowerStateDto, SnapshotDto } from '@ferry/contracts';
+import { AttachDeviceRequest, DeviceRefRequest, DeviceSubjects, VmDevicesRequest } from '@ferry/contracts';
 import { DevicesService } from './devices.service';
 
 @Controller()
@@ -14,13 +14,23 @@ export class DevicesController {
   }
 
   @MessagePattern(DeviceSubjects.DETACH)
-  detach(@Payload() req: DetachDeviceRequest): Promise<{ deviceId: string }> {
+  detach(@Payload() req: DeviceRefRequest): Promise<{ deviceId: string }> {
     return this.devices.detach(req);
   }
 
   @MessagePattern(DeviceSubjects.LIST)
   list(@Payload() req: VmDevicesRequest): Promise<DeviceListDto> {
     return this.devices.list(req.vmId);
+  }
+
+  @MessagePattern(DeviceSubjects.SNAPSHOT)
+  snapshot(@Payload() req: DeviceRefRequest): Promise<SnapshotDto> {
+    return this.devices.snapshot(req);
+  }
+
+  @MessagePattern(DeviceSubjects.CONSOLIDATE)
+  consolidate(@Payload() req: DeviceRefRequest): Promise<{ deviceId: string }> {
+    return this.devices.consolidate(req);
   }
 
   @MessagePattern(DeviceSubjects.POWER_STATE)

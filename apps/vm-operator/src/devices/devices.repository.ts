@@ -9,6 +9,12 @@ interface DeviceRow {
   path: string;
   format: 'qcow2' | 'raw';
   read_only: boolean;
+  overlay_path: string | null;
+}
+
+/** A recorded disk, with the overlay of its snapshot while one exists. */
+export interface DeviceRecord extends DiskSpec {
+  overlayPath: string | null;
 }
 
 /** The only code that touches `vm_operator.vm_devices`: the disks a VM starts with. */
@@ -16,9 +22,10 @@ interface DeviceRow {
 export class DevicesRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async list(vmId: string, em?: EntityManager): Promise<DiskSpec[]> {
+  async list(vmId: string, em?: EntityManager): Promise<DeviceRecord[]> {
     const rows: DeviceRow[] = await (em ?? this.ds).query(
-      'SELECT device_id, path, format, read_only FROM vm_operator.vm_devices WHERE vm_id = $1 ORDER BY attached_at, device_id',
+      `SELECT device_id, path, format, read_only, overlay_path FROM vm_operator.vm_devices
+        WHERE vm_id = $1 ORDER BY attached_at, device_id`,
       [vmId],
     );
     return rows.map((r) => ({
@@ -26,6 +33,7 @@ export class DevicesRepository {
       path: r.path,
       format: r.format,
       readOnly: r.read_only,
+      overlayPath: r.overlay_path,
     }));
   }
 
@@ -46,8 +54,21 @@ export class DevicesRepository {
     }
   }
 
+  async setOverlay(
+    em: EntityManager,
+    vmId: string,
+    deviceId: string,
+    overlayPath: string | null,
+  ): Promise<void> {
+    await em.query(
+      'UPDATE vm_operator.vm_devices SET overlay_path = $3 WHERE vm_id = $1 AND device_id = $2',
+      [vmId, deviceId, overlayPath],
+    );
+  }
+
   /** Returns false when the VM had no such device. */
   async delete(em: EntityManager, vmId: string, deviceId: string): Promise<boolean> {
+    // TypeORM answers a DELETE with [rows, affected].
     const [, affected] = (await em.query(
       'DELETE FROM vm_operator.vm_devices WHERE vm_id = $1 AND device_id = $2',
       [vmId, deviceId],

@@ -1,10 +1,13 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import type {
   AttachDeviceRequest,
   AttachedDeviceDto,
-  DetachDeviceRequest,
   DeviceListDto,
+  DeviceRefRequest,
   PowerStateDto,
+  SnapshotDto,
 } from '@ferry/contracts';
 import { DeviceEvents, FerryError } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
@@ -14,6 +17,7 @@ import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from '../vms/entities/vm.entity';
 import { VmsRepository } from '../vms/vms.repository';
+import type { DeviceRecord } from './devices.repository';
 import { DevicesRepository } from './devices.repository';
 
 const DEFAULT_DETACH_TIMEOUT_MS = 10_000;
@@ -82,10 +86,17 @@ export class DevicesService {
     }
   }
 
-  async detach(req: DetachDeviceRequest): Promise<{ deviceId: string }> {
+  async detach(req: DeviceRefRequest): Promise<{ deviceId: string }> {
     const timeoutMs = req.timeoutMs ?? DEFAULT_DETACH_TIMEOUT_MS;
     await this.tx.run(async (uow) => {
       const vm = await this.lockSettled(uow.em, req.vmId, 'detach a device from');
+      const disk = (await this.devices.list(vm.id, uow.em)).find((d) => d.deviceId === req.deviceId);
+      if (disk?.overlayPath) {
+        throw FerryError.conflict(`disk "${req.deviceId}" has a snapshot; consolidate it before detaching`, {
+          vmId: vm.id,
+          deviceId: req.deviceId,
+        });
+      }
       if (!(await this.devices.delete(uow.em, vm.id, req.deviceId))) {
         throw FerryError.notFound(`VM ${vm.id} has no device "${req.deviceId}"`, {
           vmId: vm.id,
@@ -106,6 +117,52 @@ export class DevicesService {
         this.events.create(DeviceEvents.DETACHED, vm.id, { vmId: vm.id, deviceId: req.deviceId, live }),
       );
       this.logger.log({ msg: 'device detached', vmId: vm.id, deviceId: req.deviceId, live });
+    });
+    return { deviceId: req.deviceId };
+  }
+
+  /**
+   * Freezes a disk's image for reading (the inspector): a running VM writes to a qcow2 overlay from
+   * now on (blockdev-snapshot-sync); for a stopped one qemu-img makes the overlay. One at a time.
+   */
+  async snapshot(req: DeviceRefRequest): Promise<SnapshotDto> {
+    return this.tx.run(async (uow) => {
+      const vm = await this.lockSettled(uow.em, req.vmId, 'snapshot a disk of');
+      const disk = await this.recorded(uow.em, vm.id, req.deviceId);
+      if (disk.overlayPath) {
+        throw FerryError.conflict(`disk "${disk.deviceId}" already has a snapshot; consolidate it first`, {
+          vmId: vm.id,
+          deviceId: disk.deviceId,
+          overlayPath: disk.overlayPath,
+        });
+      }
+      const overlayPath = join(this.qemu.paths(vm.id).dir, `${disk.deviceId}.overlay.qcow2`);
+      const live = vm.state === 'running';
+      await mkdir(this.qemu.paths(vm.id).dir, { recursive: true, mode: 0o700 });
+      if (live) await this.qemu.snapshot(vm.id, disk.deviceId, overlayPath);
+      else await this.qemu.snapshotOffline(disk.path, disk.format, overlayPath);
+      await this.devices.setOverlay(uow.em, vm.id, disk.deviceId, overlayPath);
+      this.logger.log({ msg: 'disk snapshot taken', vmId: vm.id, deviceId: disk.deviceId, live });
+      return { vmId: vm.id, deviceId: disk.deviceId, imagePath: disk.path, overlayPath, live };
+    });
+  }
+
+  /** Commits the overlay's writes back into the image and removes the overlay. */
+  async consolidate(req: DeviceRefRequest): Promise<{ deviceId: string }> {
+    const timeoutMs = req.timeoutMs ?? DEFAULT_DETACH_TIMEOUT_MS;
+    await this.tx.run(async (uow) => {
+      const vm = await this.lockSettled(uow.em, req.vmId, 'consolidate a disk of');
+      const disk = await this.recorded(uow.em, vm.id, req.deviceId);
+      if (!disk.overlayPath)
+        throw FerryError.conflict(`disk "${disk.deviceId}" has no snapshot`, {
+          vmId: vm.id,
+          deviceId: disk.deviceId,
+        });
+      if (vm.state === 'running')
+        await this.qemu.consolidate(vm.id, disk.deviceId, disk.overlayPath, timeoutMs);
+      else await this.qemu.consolidateOffline(disk.overlayPath);
+      await this.devices.setOverlay(uow.em, vm.id, disk.deviceId, null);
+      this.logger.log({ msg: 'disk snapshot consolidated', vmId: vm.id, deviceId: disk.deviceId });
     });
     return { deviceId: req.deviceId };
   }
@@ -141,6 +198,25 @@ export class DevicesService {
         )
       : false;
     return { vmId, state: vm.state, running, pid };
+  }
+
+  private async recorded(em: EntityManager, vmId: string, deviceId: string): Promise<DeviceRecord> {
+    const disk = (await this.devices.list(vmId, em)).find((d) => d.deviceId === deviceId);
+    if (!disk) throw FerryError.notFound(`VM ${vmId} has no device "${deviceId}"`, { vmId, deviceId });
+    return disk;
+  }
+
+  /**
+   * Commits any overlay left on a VM that is not running (stopped with a snapshot, or QEMU died), so
+   * that the writes it holds reach the image before the VM starts again. Called by the lifecycle.
+   */
+  async settleOverlays(vmId: string): Promise<void> {
+    for (const disk of await this.devices.list(vmId)) {
+      if (!disk.overlayPath) continue;
+      await this.qemu.consolidateOffline(disk.overlayPath);
+      await this.tx.run((uow) => this.devices.setOverlay(uow.em, vmId, disk.deviceId, null));
+      this.logger.log({ msg: 'committed a snapshot overlay of a stopped VM', vmId, deviceId: disk.deviceId });
+    }
   }
 
   private async require(vmId: string): Promise<VmRecord> {

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { VmAction } from '@ferry/contracts';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import { DevicesRepository } from '../devices/devices.repository';
+import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';
 import { VmTransitions } from './vm-events';
 import type { VmRecord } from './entities/vm.entity';
@@ -21,6 +22,7 @@ export class VmLifecycle {
     private readonly templates: TemplatesRepository,
     private readonly transitions: VmTransitions,
     private readonly devices: DevicesRepository,
+    private readonly deviceOps: DevicesService,
   ) {}
 
   /** Runs `action` for a VM already moved to starting/stopping; never throws. */
@@ -66,7 +68,9 @@ export class VmLifecycle {
     try {
       const template = await this.templates.findByName(vm.template);
       if (!template) throw new Error(`template "${vm.template}" no longer exists`);
-      // A VM always starts with the disks recorded for it (cold-plugged while it was stopped).
+      // A VM always starts with the disks recorded for it (cold-plugged while it was stopped), and
+      // with the writes of any snapshot overlay committed into them.
+      await this.deviceOps.settleOverlays(vm.id);
       const disks = await this.devices.list(vm.id);
       const started = await this.qemu.start({
         id: vm.id,
@@ -99,6 +103,7 @@ export class VmLifecycle {
   private async stop(vm: VmRecord, reason: string): Promise<void> {
     try {
       const outcome = await this.qemu.stop(vm.id);
+      await this.deviceOps.settleOverlays(vm.id);
       await this.transitions.move(vm.id, ['stopping'], 'stopped', `${reason} (${outcome})`, {
         pid: null,
         lastError: null,

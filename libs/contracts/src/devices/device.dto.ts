@@ -23,13 +23,13 @@ export class AttachDeviceRequest {
   readOnly!: boolean;
 }
 
-/** Request of `vm-operator.device.detach`. */
-export class DetachDeviceRequest {
+/** Request of `vm-operator.device.detach`, `.snapshot` and `.consolidate`. */
+export class DeviceRefRequest {
   @IsUUID()
   vmId!: string;
   @Matches(DEVICE_ID_PATTERN, { message: 'deviceId must be 1-63 lowercase letters, digits or "-"' })
   deviceId!: string;
-  /** How long to wait for the guest to release the device, in ms (default 10000). */
+  /** Deadline of the QEMU side (guest release on detach, the commit job on consolidate), in ms; default 10000. */
   @IsOptional()
   @IsInt()
   @Min(100)
@@ -77,4 +77,15 @@ export interface PowerStateDto {
   /** What QEMU says now: true only when its process runs and QMP reports it running. */
   running: boolean;
   pid: number | null;
+}
+
+/** Reply of `vm-operator.device.snapshot`: read `imagePath`, which stays frozen until consolidate. */
+export interface SnapshotDto {
+  vmId: string;
+  deviceId: string;
+  imagePath: string;
+  /** Where writes go meanwhile; removed by consolidate. */
+  overlayPath: string;
+  /** true when taken on a running VM through QMP; false when made with qemu-img on a stopped one. */
+  live: boolean;
 }

@@ -4,4 +4,6 @@ export const DeviceSubjects = {
   DETACH: 'vm-operator.device.detach',
   LIST: 'vm-operator.device.list',
   POWER_STATE: 'vm-operator.vm.power-state',
+  SNAPSHOT: 'vm-operator.device.snapshot',
+  CONSOLIDATE: 'vm-operator.device.consolidate',
 } as const;

@@ -13,9 +13,10 @@ import type { TemplateEventData } from '../templates/template.events';
 import type {
   AttachDeviceRequest,
   AttachedDeviceDto,
-  DetachDeviceRequest,
+  DeviceRefRequest,
   DeviceListDto,
   PowerStateDto,
+  SnapshotDto,
   VmDevicesRequest,
 } from '../devices/device.dto';
 import type { DeviceEventData } from '../devices/device.events';
@@ -57,9 +58,11 @@ interface VmRpc {
 
 interface DeviceRpc {
   [DeviceSubjects.ATTACH]: Rpc<AttachDeviceRequest, AttachedDeviceDto>;
-  [DeviceSubjects.DETACH]: Rpc<DetachDeviceRequest, { deviceId: string }>;
+  [DeviceSubjects.DETACH]: Rpc<DeviceRefRequest, { deviceId: string }>;
   [DeviceSubjects.LIST]: Rpc<VmDevicesRequest, DeviceListDto>;
   [DeviceSubjects.POWER_STATE]: Rpc<VmDevicesRequest, PowerStateDto>;
+  [DeviceSubjects.SNAPSHOT]: Rpc<DeviceRefRequest, SnapshotDto>;
+  [DeviceSubjects.CONSOLIDATE]: Rpc<DeviceRefRequest, { deviceId: string }>;
 }
 
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */

@@ -40,6 +40,11 @@ export function nodeName(deviceId: string): string {
   return `drive-${deviceId}`;
 }
 
+/** QMP node name of a disk's snapshot overlay while a live snapshot exists. */
+export function overlayNodeName(deviceId: string): string {
+  return `overlay-${deviceId}`;
+}
+
 /** SCSI serial: QEMU allows 36 characters; the guest sees it under /dev/disk/by-id. */
 export function serialOf(deviceId: string): string {
   return deviceId.replace(/-/g, '').slice(0, 20);

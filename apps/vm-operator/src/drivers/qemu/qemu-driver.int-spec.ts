@@ -21,7 +21,7 @@ describe('QemuDriver (real QEMU)', () => {
   };
 
   afterAll(async () => {
-    for (const id of ['life', 'hot', 'cold', 'killed', 'frozen'])
+    for (const id of ['life', 'hot', 'cold', 'snap', 'killed', 'frozen'])
       await driver.stop(id).catch(() => undefined);
     rmSync(runtimeDir, { recursive: true, force: true });
   });
@@ -88,6 +88,40 @@ describe('QemuDriver (real QEMU)', () => {
       expect.objectContaining({ deviceId: 'disk-c', file: path }),
     ]);
     await driver.stop('cold');
+  });
+
+  it('snapshots a running VM disk live and commits the overlay back, removing it', async () => {
+    const base = image('snap-base');
+    await driver.start(vm('snap', [{ deviceId: 'vol', path: base, format: 'qcow2', readOnly: false }]));
+    const overlay = join(runtimeDir, 'snap', 'vol.overlay.qcow2');
+    await driver.snapshot('snap', 'vol', overlay);
+    expect((await driver.listBlockDevices('snap'))[0]?.file).toBe(overlay);
+
+    // The guest writes while the snapshot exists (qemu-io through the monitor stands in for it)...
+    const qmp = await driver.connect('snap');
+    await qmp.execute('human-monitor-command', { 'command-line': 'qemu-io -d vol "write -P 0xab 0 64k"' });
+    // ...and the image itself stays as it was.
+    const readBase = (pattern: string) =>
+      execFileSync('qemu-io', ['-r', '-U', '-f', 'qcow2', '-c', `read -P ${pattern} 0 64k`, base]).toString();
+    expect(readBase('0')).not.toMatch(/Pattern verification failed/);
+
+    await driver.consolidate('snap', 'vol', overlay, 10_000);
+    expect(existsSync(overlay)).toBe(false);
+    expect((await driver.listBlockDevices('snap'))[0]?.file).toBe(base);
+    expect(readBase('0xab')).not.toMatch(/Pattern verification failed/);
+    await driver.stop('snap');
+  });
+
+  it('snapshots and consolidates a stopped VM disk with qemu-img', async () => {
+    const base = image('offline-base');
+    const overlay = join(runtimeDir, 'offline.overlay.qcow2');
+    await driver.snapshotOffline(base, 'qcow2', overlay);
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '--output=json', '-U', overlay]).toString(),
+    ) as { 'backing-filename': string };
+    expect(info['backing-filename']).toBe(base);
+    await driver.consolidateOffline(overlay);
+    expect(existsSync(overlay)).toBe(false);
   });
 
   it('notices a QEMU killed by hand: the QMP connection closes and the pid is gone', async () => {

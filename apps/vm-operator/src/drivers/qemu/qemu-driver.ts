@@ -6,7 +6,15 @@ import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { isProcessRunning } from '@ferry/platform';
 import type { Accelerator, DiskSpec, RuntimePaths, VmSpec } from './qemu-args';
-import { assertSafeId, blockdevOptions, nodeName, qemuArgs, scsiDeviceProps, serialOf } from './qemu-args';
+import {
+  assertSafeId,
+  blockdevOptions,
+  nodeName,
+  overlayNodeName,
+  qemuArgs,
+  scsiDeviceProps,
+  serialOf,
+} from './qemu-args';
 import { QmpClient } from './qmp-client';
 
 const run = promisify(execFile);
@@ -207,6 +215,52 @@ export class QemuDriver {
     await qmp.execute('device_del', { id: deviceId });
     await deleted;
     await qmp.execute('blockdev-del', { 'node-name': nodeName(deviceId) });
+  }
+
+  /**
+   * Live snapshot: new writes go to a qcow2 overlay, so the disk's own image stays frozen and can be
+   * read (by the inspector) while the VM runs. Undo with consolidate().
+   */
+  async snapshot(vmId: string, deviceId: string, overlayPath: string): Promise<void> {
+    assertSafeId('device id', deviceId);
+    const qmp = await this.connect(vmId);
+    await qmp.execute('blockdev-snapshot-sync', {
+      'node-name': nodeName(deviceId),
+      'snapshot-file': overlayPath,
+      'snapshot-node-name': overlayNodeName(deviceId),
+      format: 'qcow2',
+      mode: 'absolute-paths',
+    });
+  }
+
+  /**
+   * Active commit of the overlay back into the image (block-commit, then block-job-complete once the
+   * job is READY), after which the image is the device's active layer again and the overlay is deleted.
+   */
+  async consolidate(vmId: string, deviceId: string, overlayPath: string, timeoutMs: number): Promise<void> {
+    assertSafeId('device id', deviceId);
+    const qmp = await this.connect(vmId);
+    const job = `commit-${deviceId}`;
+    const ready = qmp.waitForEvent('BLOCK_JOB_READY', (e) => e.data?.['device'] === job, timeoutMs);
+    ready.catch(() => undefined);
+    await qmp.execute('block-commit', { 'job-id': job, device: overlayNodeName(deviceId) });
+    await ready;
+    const completed = qmp.waitForEvent('BLOCK_JOB_COMPLETED', (e) => e.data?.['device'] === job, timeoutMs);
+    await qmp.execute('block-job-complete', { device: job });
+    const done = await completed;
+    if (done.data?.['error'])
+      throw new Error(`block-commit of ${deviceId} failed: ${String(done.data['error'])}`);
+    await rm(overlayPath, { force: true });
+  }
+
+  /** Offline versions of the two above, for a stopped VM, with qemu-img. */
+  async snapshotOffline(imagePath: string, format: 'qcow2' | 'raw', overlayPath: string): Promise<void> {
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', imagePath, '-F', format, overlayPath]);
+  }
+
+  async consolidateOffline(overlayPath: string): Promise<void> {
+    await run('qemu-img', ['commit', '-q', overlayPath]);
+    await rm(overlayPath, { force: true });
   }
 
   /** What QEMU reports, not what any database thinks. */
