@@ -89,7 +89,7 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     expect(Object.keys(doc.body.paths['/api/v1/templates'] ?? {}).sort()).toEqual(['get', 'post']);
     expect(
       Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort(),
-    ).toEqual(['cpu_count', 'name', 'ram_amount']);
+    ).toEqual(['cpu_count', 'machine_type', 'name', 'ram_amount']);
     // Health is public, and says so.
     expect((doc.body.paths['/api/v1/health']?.['get'] as { security?: unknown[] }).security).toEqual([]);
     // Every POST takes an Idempotency-Key (the @Idempotent() decorator documents and enforces it),

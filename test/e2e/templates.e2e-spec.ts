@@ -30,7 +30,7 @@ describe('templates through the gateway (real processes, Postgres, NATS)', () =>
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/api/v1/templates/${name}`);
-    expect(created.body).toMatchObject({ name, cpu_count: 2, ram_amount: 2048 });
+    expect(created.body).toMatchObject({ name, cpu_count: 2, ram_amount: 2048, machine_type: 'q35' });
 
     const got = await suite.request('GET', `/api/v1/templates/${name}`);
     expect(got.status).toBe(200);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { VmDto } from '@ferry/contracts';
 import { isProcessRunning } from '@ferry/platform';
 import { eventually, randomName } from '@ferry/testing';
@@ -46,7 +47,14 @@ describe('VMs through the gateway (real QEMU)', () => {
 
   it('creates, starts, restarts, stops and deletes a VM, with QEMU really running in between', async () => {
     const vm = await createVm(randomName('life'));
-    expect(vm).toMatchObject({ template, state: 'stopped', pid: null, local_ip: null, accelerator: null });
+    expect(vm).toMatchObject({
+      template,
+      state: 'stopped',
+      pid: null,
+      local_ip: null,
+      accelerator: null,
+      qmp_healthy: null,
+    });
 
     const start = await suite.request<{ state: string }>('POST', `/api/v1/vms/${vm.id}/actions/start`);
     expect(start.status).toBe(202);
@@ -55,6 +63,7 @@ describe('VMs through the gateway (real QEMU)', () => {
     const running = await waitForState(vm.id, 'running');
     expect(running.pid).toBeGreaterThan(0);
     expect(['kvm', 'tcg']).toContain(running.accelerator);
+    expect(running.qmp_healthy).toBe(true);
     expect(isProcessRunning(running.pid)).toBe(true);
 
     expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/restart`)).status).toBe(202);
@@ -75,6 +84,32 @@ describe('VMs through the gateway (real QEMU)', () => {
 
     expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
     expect((await suite.request('GET', `/api/v1/vms/${vm.id}`)).status).toBe(404);
+  });
+
+  it('runs a VM on the machine type of its template', async () => {
+    const pc = randomName('pc');
+    expect(
+      (
+        await suite.request('POST', '/api/v1/templates', {
+          body: { name: pc, cpu_count: 1, ram_amount: 64, machine_type: 'pc' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await suite.request('POST', '/api/v1/templates', {
+          body: { name: randomName('x'), cpu_count: 1, ram_amount: 64, machine_type: 'pc,accel=kvm' },
+        })
+      ).status,
+    ).toBe(400);
+    const vm = (await suite.request<VmDto>('POST', '/api/v1/vms', { body: { template: pc } })).body;
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
+    const running = await waitForState(vm.id, 'running');
+    expect(readFileSync(`/proc/${running.pid}/cmdline`, 'utf8').split('\0')).toContain(
+      `pc,accel=${running.accelerator}`,
+    );
+    await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
+    await waitForState(vm.id, 'stopped');
   });
 
   it('lists VMs by state', async () => {
@@ -171,6 +206,10 @@ describe('VMs through the gateway (real QEMU)', () => {
       await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
       const running = await waitForState(vm.id, 'running');
       await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.started');
+      // A frozen QEMU still has its process, but QMP does not answer.
+      process.kill(running.pid!, 'SIGSTOP');
+      expect((await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body).toMatchObject({ state: 'running', qmp_healthy: false });
+      process.kill(running.pid!, 'SIGCONT');
       process.kill(running.pid!, 'SIGKILL');
       const stopped = await waitForState(vm.id, 'stopped');
       expect(stopped.pid).toBeNull();

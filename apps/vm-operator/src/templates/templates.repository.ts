@@ -10,14 +10,16 @@ export interface NewTemplate {
   name: string;
   cpuCount: number;
   ramAmount: number;
+  machineType: string;
 }
 
-const SELECT = 'SELECT name, cpu_count, ram_amount, created_at FROM vm_operator.templates';
+const SELECT = 'SELECT name, cpu_count, ram_amount, machine_type, created_at FROM vm_operator.templates';
 
 interface TemplateRow {
   name: string;
   cpu_count: number;
   ram_amount: number;
+  machine_type: string;
   created_at: Date;
 }
 
@@ -26,6 +28,7 @@ function fromRow(r: TemplateRow): TemplateEntity {
     name: r.name,
     cpuCount: r.cpu_count,
     ramAmount: r.ram_amount,
+    machineType: r.machine_type,
     createdAt: r.created_at,
   });
 }
@@ -37,7 +40,12 @@ export class TemplatesRepository {
 
   async insert(em: EntityManager, t: NewTemplate): Promise<TemplateEntity> {
     const repo = em.getRepository(TemplateEntity);
-    const entity = repo.create({ name: t.name, cpuCount: t.cpuCount, ramAmount: t.ramAmount });
+    const entity = repo.create({
+      name: t.name,
+      cpuCount: t.cpuCount,
+      ramAmount: t.ramAmount,
+      machineType: t.machineType,
+    });
     try {
       // insert() copies the generated created_at back onto the entity.
       await repo.insert(entity);

@@ -22,7 +22,13 @@ function setup(usedBy: string[], existing: TemplateEntity | null) {
   return { service, emitted, deleted };
 }
 
-const small = { name: 'small', cpuCount: 1, ramAmount: 512, createdAt: new Date() } as TemplateEntity;
+const small = {
+  name: 'small',
+  cpuCount: 1,
+  ramAmount: 512,
+  machineType: 'q35',
+  createdAt: new Date(),
+} as TemplateEntity;
 
 beforeAll(() => Logger.overrideLogger(false));
 

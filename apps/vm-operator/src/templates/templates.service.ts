@@ -11,6 +11,7 @@ export function toTemplateDto(t: TemplateEntity): TemplateDto {
     name: t.name,
     cpu_count: t.cpuCount,
     ram_amount: t.ramAmount,
+    machine_type: t.machineType,
     created_at: t.createdAt.toISOString(),
   };
 }
@@ -32,6 +33,7 @@ export class TemplatesService {
         name: req.name,
         cpuCount: req.cpu_count,
         ramAmount: req.ram_amount,
+        machineType: req.machine_type ?? 'q35',
       });
       const template = toTemplateDto(entity);
       await uow.emit(this.events.create(TemplateEvents.CREATED, template.name, { template }));

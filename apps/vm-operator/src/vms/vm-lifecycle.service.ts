@@ -76,7 +76,7 @@ export class VmLifecycle {
         id: vm.id,
         cpuCount: template.cpuCount,
         ramMiB: template.ramAmount,
-        machine: 'q35',
+        machine: template.machineType,
         disks,
       });
       const running = await this.transitions.move(vm.id, ['starting'], 'running', reason, {

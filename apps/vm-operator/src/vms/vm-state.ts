@@ -23,7 +23,8 @@ export function invalidTransition(vm: VmRecord, action: VmAction): FerryError {
   );
 }
 
-export function toVmDto(vm: VmRecord): VmDto {
+/** `qmpHealthy` is only known when someone asked QEMU; events leave it null. */
+export function toVmDto(vm: VmRecord, qmpHealthy: boolean | null = null): VmDto {
   return {
     id: vm.id,
     name: vm.name,
@@ -32,6 +33,7 @@ export function toVmDto(vm: VmRecord): VmDto {
     local_ip: vm.localIp,
     pid: vm.pid,
     accelerator: vm.accelerator,
+    qmp_healthy: qmpHealthy,
     last_error: vm.lastError,
     created_at: vm.createdAt.toISOString(),
     updated_at: vm.updatedAt.toISOString(),

@@ -4,6 +4,7 @@ import type { CreateVmRequest, VmAction, VmActionAcceptedDto, VmDto, VmState } f
 import { FerryError, VmEvents } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
 import { DevicesRepository } from '../devices/devices.repository';
+import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
 import { ACTIONS, invalidTransition, toVmDto } from './vm-state';
@@ -21,6 +22,7 @@ export class VmsService {
     private readonly transitions: VmTransitions,
     private readonly lifecycle: VmLifecycle,
     private readonly devices: DevicesRepository,
+    private readonly qemu: QemuDriver,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
@@ -41,11 +43,15 @@ export class VmsService {
   }
 
   async get(id: string): Promise<VmDto> {
-    return toVmDto(await this.require(id));
+    return this.withHealth(await this.require(id));
   }
 
   async list(state?: VmState): Promise<VmDto[]> {
-    return (await this.vms.list(state)).map(toVmDto);
+    return Promise.all((await this.vms.list(state)).map((vm) => this.withHealth(vm)));
+  }
+
+  private async withHealth(vm: VmRecord): Promise<VmDto> {
+    return toVmDto(vm, vm.state === 'running' ? await this.qemu.qmpHealthy(vm.id) : null);
   }
 
   /** Moves the VM into its transitional state now (or 409), then carries the action out in the background. */

@@ -1,9 +1,11 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 /** Letters, digits, `.`, `_` and `-`; starts with a letter or digit; 1–63 characters. */
 export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const MAX_CPU_COUNT = 512;
+/** QEMU machine types, e.g. `q35`, `pc`, `pc-q35-7.2`. */
+export const MACHINE_TYPE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,31}$/;
 /** 16 TiB expressed in MiB. */
 export const MAX_RAM_MIB = 16 * 1024 * 1024;
 
@@ -35,6 +37,17 @@ export class CreateTemplateRequest {
   @Min(1)
   @Max(MAX_RAM_MIB)
   ram_amount!: number;
+
+  /** QEMU machine type the VMs of this template run; `q35` when absent. */
+  @ApiPropertyOptional({
+    example: 'q35',
+    pattern: MACHINE_TYPE_PATTERN.source,
+    description: 'QEMU machine type; default q35.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(MACHINE_TYPE_PATTERN, { message: 'machine_type must be a QEMU machine type such as q35 or pc' })
+  machine_type?: string;
 }
 
 /** Request of `vm-operator.template.get` and `vm-operator.template.delete`. */
@@ -66,6 +79,10 @@ export class TemplateDto {
   /** RFC 3339 creation time. */
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
   created_at!: string;
+
+  /** QEMU machine type, e.g. q35. */
+  @ApiProperty({ example: 'q35' })
+  machine_type!: string;
 }
 
 /** Reply of `vm-operator.template.list`, ordered by name. */

@@ -66,6 +66,9 @@ export class VmDto {
   /** How the VM last ran: kvm or tcg; null before its first start. */
   @ApiProperty({ nullable: true, enum: ['kvm', 'tcg'] })
   accelerator!: 'kvm' | 'tcg' | null;
+  /** Whether the VM's QMP socket answered just now; null when the VM is not running (or in events). */
+  @ApiProperty({ nullable: true, type: Boolean })
+  qmp_healthy!: boolean | null;
   /** Why the last action failed; null when it did not. */
   @ApiProperty({ nullable: true, type: String })
   last_error!: string | null;

@@ -158,6 +158,17 @@ export class QemuDriver {
     return pid && isProcessRunning(pid) && isQemuOf(pid, vmId) ? pid : undefined;
   }
 
+  /** Whether QMP answers within `timeoutMs`. */
+  async qmpHealthy(vmId: string, timeoutMs = 500): Promise<boolean> {
+    try {
+      const qmp = await this.connect(vmId);
+      await qmp.execute('query-status', undefined, timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async status(vmId: string): Promise<{ status: string; running: boolean }> {
     return (await this.connect(vmId)).execute('query-status');
   }

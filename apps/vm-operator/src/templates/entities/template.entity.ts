@@ -12,6 +12,9 @@ export class TemplateEntity {
   @Column({ name: 'ram_amount', type: 'integer' })
   ramAmount!: number;
 
+  @Column({ name: 'machine_type', type: 'varchar', length: 32, default: 'q35' })
+  machineType!: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
