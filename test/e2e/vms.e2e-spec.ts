@@ -208,7 +208,10 @@ describe('VMs through the gateway (real QEMU)', () => {
       await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.started');
       // A frozen QEMU still has its process, but QMP does not answer.
       process.kill(running.pid!, 'SIGSTOP');
-      expect((await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body).toMatchObject({ state: 'running', qmp_healthy: false });
+      expect((await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body).toMatchObject({
+        state: 'running',
+        qmp_healthy: false,
+      });
       process.kill(running.pid!, 'SIGCONT');
       process.kill(running.pid!, 'SIGKILL');
       const stopped = await waitForState(vm.id, 'stopped');
