@@ -13,6 +13,7 @@ import { DeviceSubjects } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
+import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
 /** The device primitives volume-daemon will use, over NATS, on real QEMU. */
@@ -61,6 +62,12 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
   it('hot-plugs a qcow2 into a running VM, QMP shows it, and unplugs it', async () => {
     const vm = await vmIn('running');
     const path = image('hot');
+    const sse = await SseClient.open(
+      `${suite.gatewayUrl}/api/v1/events?subject=${vm.id}&type=ferry.vm-operator.vm.device-`,
+      {
+        authorization: `Bearer ${suite.adminKey}`,
+      },
+    );
     const attached = await rpc<AttachedDeviceDto>(DeviceSubjects.ATTACH, {
       vmId: vm.id,
       deviceId: 'vol-1',
@@ -96,6 +103,15 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     expect((await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'vol-1' })).error?.code).toBe(
       'NOT_FOUND',
     );
+    const attachedEvent = await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.device-attached');
+    expect(attachedEvent.data.data).toMatchObject({
+      vmId: vm.id,
+      path,
+      device: { deviceId: 'vol-1', live: true },
+    });
+    const detachedEvent = await sse.waitFor((m) => m.data.type === 'ferry.vm-operator.vm.device-detached');
+    expect(detachedEvent.data.data).toEqual({ vmId: vm.id, deviceId: 'vol-1', live: true });
+    sse.close();
   });
 
   it('cold-plugs into a stopped VM, which then starts with the disk', async () => {

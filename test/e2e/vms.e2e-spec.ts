@@ -186,6 +186,21 @@ describe('VMs through the gateway (real QEMU)', () => {
     expect(isProcessRunning(pids[1])).toBe(false);
   });
 
+  it('leaves no VM starting for ever when vm-operator dies in the middle of a start', async () => {
+    const vm = await createVm();
+    expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`)).status).toBe(202);
+    await suite.process('vm-operator').stop('SIGKILL');
+    await suite.startService('vm-operator');
+    const after = (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body;
+    // Either QEMU got going (adopted) or it did not (stopped); never stuck in between.
+    expect(['running', 'stopped']).toContain(after.state);
+    expect(isProcessRunning(after.pid)).toBe(after.state === 'running');
+    if (after.state === 'running') {
+      await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
+      await waitForState(vm.id, 'stopped');
+    }
+  });
+
   it('marks VMs stopped when their QEMU died while vm-operator was down', async () => {
     const vm = await createVm();
     await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);

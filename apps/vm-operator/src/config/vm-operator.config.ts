@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { PlatformConfig } from '@ferry/platform';
 
 export class VmOperatorConfig extends PlatformConfig {
@@ -10,6 +10,10 @@ export class VmOperatorConfig extends PlatformConfig {
   /** The QEMU system emulator to run. */
   @IsString()
   QEMU_BINARY = 'qemu-system-x86_64';
+
+  /** `auto` (KVM when /dev/kvm is usable, else TCG), or force `kvm` or `tcg`. */
+  @IsIn(['auto', 'kvm', 'tcg'])
+  VM_ACCELERATOR: 'auto' | 'kvm' | 'tcg' = 'auto';
 
   /** How long a guest gets to honour ACPI power-down before `quit`, in ms. */
   @Type(() => Number)

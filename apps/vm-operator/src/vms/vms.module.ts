@@ -31,6 +31,7 @@ import { VmsService } from './vms.service';
           runtimeDir: config.VM_RUNTIME_DIR,
           qemuBinary: config.QEMU_BINARY,
           powerdownGraceMs: config.VM_POWERDOWN_GRACE_MS,
+          accelerator: config.VM_ACCELERATOR,
         }),
     },
   ],

@@ -48,6 +48,19 @@ describe('QemuDriver (real QEMU)', () => {
     expect(await driver.stop('life')).toBe('not-running');
   });
 
+  it('runs under TCG when told to (or when there is no KVM), and QEMU agrees', async () => {
+    const tcg = new QemuDriver({
+      runtimeDir,
+      qemuBinary: 'qemu-system-x86_64',
+      powerdownGraceMs: 300,
+      accelerator: 'tcg',
+    });
+    const started = await tcg.start(vm('tcg'));
+    expect(started.accelerator).toBe('tcg');
+    expect(await (await tcg.connect('tcg')).execute('query-kvm')).toMatchObject({ enabled: false });
+    expect(await tcg.stop('tcg')).toBe('quit');
+  });
+
   it('hot-plugs a qcow2 as a SCSI disk and unplugs it on DEVICE_DELETED', async () => {
     await driver.start(vm('hot'));
     const path = image('hot-a');

@@ -27,6 +27,8 @@ export interface QemuDriverOptions {
   qemuBinary: string;
   /** How long a guest gets to honour ACPI power-down before `quit`, in ms. */
   powerdownGraceMs: number;
+  /** `auto`: KVM when /dev/kvm opens read-write, else TCG. `tcg` forces emulation; `kvm` requires KVM. */
+  accelerator?: 'auto' | Accelerator;
 }
 
 export interface StartedVm {
@@ -105,6 +107,8 @@ export class QemuDriver {
 
   /** KVM when /dev/kvm can be opened for reading and writing, otherwise TCG. Probed once. */
   async accelerator(): Promise<Accelerator> {
+    const wanted = this.options.accelerator ?? 'auto';
+    if (wanted !== 'auto') return wanted;
     if (!this.accel) {
       this.accel = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
         () => 'kvm' as const,
