@@ -10,7 +10,7 @@ import type {
   VmDto,
 } from '@ferry/contracts';
 import { DeviceSubjects } from '@ferry/contracts';
-import { eventually, randomName } from '@ferry/testing';
+import { randomName } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
 import { SseClient } from '../support/sse';
@@ -35,13 +35,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     const vm = (await suite.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
     if (state === 'running') {
       await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
-      await eventually(
-        async () =>
-          (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
-            ? true
-            : undefined,
-        30_000,
-      );
+      await suite.waitForVmState(vm.id, 'running');
     }
     return vm;
   };
@@ -131,13 +125,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     });
 
     await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
-    await eventually(
-      async () =>
-        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
-          ? true
-          : undefined,
-      30_000,
-    );
+    await suite.waitForVmState(vm.id, 'running');
     expect((await rpc<DeviceListDto>(DeviceSubjects.LIST, { vmId: vm.id })).data).toMatchObject({
       source: 'qmp',
       items: [{ deviceId: 'vol-2', path, readOnly: true }],
@@ -164,10 +152,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
       readOnly: false,
     });
     await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`);
-    const failed = await eventually(async () => {
-      const r = (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body;
-      return r.state === 'error' ? r : undefined;
-    }, 30_000);
+    const failed = await suite.waitForVmState(vm.id, 'error');
     expect(failed.last_error).toMatch(/qemu failed to start: .*missing\.qcow2/);
     expect(failed.pid).toBeNull();
     const dir = join(suite.vmRuntimeDir, vm.id);
@@ -177,13 +162,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     // Fixed by detaching the bad disk; start is allowed from error; delete clears the runtime directory.
     await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'gone' });
     expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`)).status).toBe(202);
-    await eventually(
-      async () =>
-        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'running'
-          ? true
-          : undefined,
-      30_000,
-    );
+    await suite.waitForVmState(vm.id, 'running');
     expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(204);
     expect(existsSync(dir)).toBe(false);
   });
@@ -219,13 +198,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     // A snapshot still open when the VM stops is committed by the stop.
     const open = await rpc<SnapshotDto>(DeviceSubjects.SNAPSHOT, { vmId: vm.id, deviceId: 'vol-s' });
     await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
-    await eventually(
-      async () =>
-        (await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state === 'stopped'
-          ? true
-          : undefined,
-      30_000,
-    );
+    await suite.waitForVmState(vm.id, 'stopped');
     expect(existsSync(open.data!.overlayPath)).toBe(false);
 
     // Offline, with qemu-img.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { VmDto } from '@ferry/contracts';
+import type { VmDto, VmState } from '@ferry/contracts';
 import { isProcessRunning } from '@ferry/platform';
 import { eventually, randomName } from '@ferry/testing';
 import { SseClient } from '../support/sse';
@@ -17,15 +17,7 @@ describe('VMs through the gateway (real QEMU)', () => {
   let suite: Suite;
   const template = randomName('tpl');
 
-  const waitForState = (id: string, state: string) =>
-    eventually(
-      async () => {
-        const res = await suite.request<VmDto>('GET', `/api/v1/vms/${id}`);
-        return res.body.state === state ? res.body : undefined;
-      },
-      30_000,
-      `VM ${id} ${state}`,
-    );
+  const waitForState = (id: string, state: VmState) => suite.waitForVmState(id, state);
   const createVm = async (name?: string) => {
     const res = await suite.request<VmDto>('POST', '/api/v1/vms', {
       body: name ? { template, name } : { template },

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceName } from '@ferry/contracts';
+import type { ServiceName, VmDto, VmState } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
-import { NatsServerProcess, createTestDatabase, freePort, spawnService } from '@ferry/testing';
+import { NatsServerProcess, createTestDatabase, eventually, freePort, spawnService } from '@ferry/testing';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -128,6 +128,19 @@ export class Suite {
       headers: res.headers,
       body: (type.includes('json') && text ? JSON.parse(text) : text) as T,
     };
+  }
+
+  /** Polls GET /vms/{id} until the VM is in `state`; fails on a timeout, or on `error` when waiting for another state. */
+  async waitForVmState(id: string, state: VmState, timeoutMs = 30_000): Promise<VmDto> {
+    return eventually(
+      async () => {
+        const vm = (await this.request<VmDto>('GET', `/api/v1/vms/${id}`)).body;
+        if (vm.state === 'error' && state !== 'error') throw new Error(`VM ${id} failed: ${vm.last_error}`);
+        return vm.state === state ? vm : undefined;
+      },
+      timeoutMs,
+      `VM ${id} ${state}`,
+    );
   }
 
   /** Creates an API key with `role` through the admin API and returns the secret. */

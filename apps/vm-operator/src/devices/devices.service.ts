@@ -12,7 +12,7 @@ import type {
 import { DeviceEvents, FerryError } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
-import { serialOf } from '../drivers/qemu/qemu-args';
+import { scsiAddress } from '../drivers/qemu/qemu-args';
 import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from '../vms/entities/vm.entity';
@@ -59,16 +59,7 @@ export class DevicesService {
           const scsiId = (await this.devices.list(vm.id, uow.em)).findIndex(
             (d) => d.deviceId === disk.deviceId,
           );
-          const serial = serialOf(disk.deviceId);
-          device = {
-            deviceId: disk.deviceId,
-            bus: 'scsi0.0',
-            scsiId,
-            lun: 0,
-            serial,
-            byIdPath: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serial}`,
-            live: false,
-          };
+          device = { ...scsiAddress(disk.deviceId, scsiId), live: false };
         }
         await uow.emit(
           this.events.create(DeviceEvents.ATTACHED, vm.id, { vmId: vm.id, device, path: disk.path }),

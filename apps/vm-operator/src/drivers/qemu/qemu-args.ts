@@ -60,6 +60,29 @@ export function blockdevOptions(disk: DiskSpec): Record<string, unknown> {
   };
 }
 
+/** Where a disk sits on the VM's SCSI bus, and the path the guest sees it under. */
+export interface ScsiAddress {
+  deviceId: string;
+  bus: string;
+  scsiId: number;
+  lun: number;
+  serial: string;
+  /** e.g. /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>. */
+  byIdPath: string;
+}
+
+export function scsiAddress(deviceId: string, scsiId: number): ScsiAddress {
+  const serial = serialOf(deviceId);
+  return {
+    deviceId,
+    bus: 'scsi0.0',
+    scsiId,
+    lun: 0,
+    serial,
+    byIdPath: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serial}`,
+  };
+}
+
 /** The SCSI disk front end, for `-device` and `device_add`. */
 export function scsiDeviceProps(deviceId: string, scsiId: number): Record<string, string | number> {
   return {

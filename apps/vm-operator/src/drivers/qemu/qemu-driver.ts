@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { isProcessRunning } from '@ferry/platform';
-import type { Accelerator, DiskSpec, RuntimePaths, VmSpec } from './qemu-args';
+import type { Accelerator, DiskSpec, RuntimePaths, ScsiAddress, VmSpec } from './qemu-args';
 import {
   assertSafeId,
   blockdevOptions,
   nodeName,
   overlayNodeName,
   qemuArgs,
+  scsiAddress,
   scsiDeviceProps,
-  serialOf,
 } from './qemu-args';
 import { QmpClient } from './qmp-client';
 
@@ -38,16 +38,6 @@ export interface StartedVm {
 }
 
 export type StopOutcome = 'powerdown' | 'quit' | 'killed' | 'not-running';
-
-export interface AttachedDevice {
-  deviceId: string;
-  bus: string;
-  scsiId: number;
-  lun: number;
-  serial: string;
-  /** What the guest sees, e.g. /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>. */
-  byIdPath: string;
-}
 
 export interface BlockDevice {
   deviceId: string;
@@ -197,7 +187,7 @@ export class QemuDriver {
   }
 
   /** Hot-plugs an image as a SCSI disk on the VM's virtio-scsi controller. */
-  async attachDisk(vmId: string, disk: DiskSpec): Promise<AttachedDevice> {
+  async attachDisk(vmId: string, disk: DiskSpec): Promise<ScsiAddress> {
     assertSafeId('device id', disk.deviceId);
     const qmp = await this.connect(vmId);
     const used = new Set((await this.scsiIds(qmp)).values());
@@ -210,15 +200,7 @@ export class QemuDriver {
       await qmp.execute('blockdev-del', { 'node-name': nodeName(disk.deviceId) }).catch(() => undefined);
       throw err;
     }
-    const serial = serialOf(disk.deviceId);
-    return {
-      deviceId: disk.deviceId,
-      bus: 'scsi0.0',
-      scsiId,
-      lun: 0,
-      serial,
-      byIdPath: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serial}`,
-    };
+    return scsiAddress(disk.deviceId, scsiId);
   }
 
   /** Unplugs a disk: device_del, wait for DEVICE_DELETED of that device, then blockdev-del. */
