@@ -66,6 +66,7 @@ function qmpRunning(path: string): Promise<void> {
   });
 }
 
+// The options repeat qemuArgs() on purpose: the floor must not depend on the code it measures.
 /** The floor: qemu-system-x86_64 with the same options, from exec to a QMP socket that says running. */
 async function bareStart(dir: string, accel: string): Promise<number> {
   const sock = join(dir, 'qmp.sock');

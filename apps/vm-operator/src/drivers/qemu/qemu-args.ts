@@ -1,3 +1,4 @@
+import type { AttachedDeviceDto } from '@ferry/contracts';
 /** Ids and names that end up in paths and on QEMU's command line. */
 export const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** QEMU machine types we accept from templates, e.g. `q35`, `pc`, `pc-q35-7.2`. */
@@ -60,16 +61,8 @@ export function blockdevOptions(disk: DiskSpec): Record<string, unknown> {
   };
 }
 
-/** Where a disk sits on the VM's SCSI bus, and the path the guest sees it under. */
-export interface ScsiAddress {
-  deviceId: string;
-  bus: string;
-  scsiId: number;
-  lun: number;
-  serial: string;
-  /** e.g. /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>. */
-  byIdPath: string;
-}
+/** Where a disk sits on the VM's SCSI bus, and the path the guest sees it under (the contract's shape). */
+export type ScsiAddress = Omit<AttachedDeviceDto, 'live'>;
 
 export function scsiAddress(deviceId: string, scsiId: number): ScsiAddress {
   const serial = serialOf(deviceId);
