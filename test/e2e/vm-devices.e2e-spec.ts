@@ -78,14 +78,23 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
       items: [{ deviceId: 'vol-1', path, format: 'qcow2', readOnly: false }],
     });
 
-    const again = await rpc(DeviceSubjects.ATTACH, {
+    // Attaching again is idempotent (volume-daemon retries after a crash); another image is a conflict.
+    const again = await rpc<AttachedDeviceDto>(DeviceSubjects.ATTACH, {
       vmId: vm.id,
       deviceId: 'vol-1',
       path,
       format: 'qcow2',
       readOnly: false,
     });
-    expect(again.error?.code).toBe('CONFLICT');
+    expect(again.data).toEqual(attached.data);
+    const other = await rpc(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-1',
+      path: image('other'),
+      format: 'qcow2',
+      readOnly: false,
+    });
+    expect(other.error?.code).toBe('CONFLICT');
 
     // A VM with disks is not deleted under them.
     expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(409);

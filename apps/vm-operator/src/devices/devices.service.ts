@@ -12,7 +12,7 @@ import type {
 import { DeviceEvents, FerryError } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
-import { scsiAddress } from '../drivers/qemu/qemu-args';
+import { byIdPathOf, scsiAddress } from '../drivers/qemu/qemu-args';
 import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from '../vms/entities/vm.entity';
@@ -50,6 +50,9 @@ export class DevicesService {
     try {
       return await this.tx.run(async (uow) => {
         const vm = await this.lockSettled(uow.em, req.vmId, 'attach a device to');
+        const existing = (await this.devices.list(vm.id, uow.em)).find((d) => d.deviceId === disk.deviceId);
+        // A retried attach (volume-daemon finishing one it lost track of) gets the same answer.
+        if (existing) return this.existingAddress(vm, existing, disk, uow.em);
         await this.devices.insert(uow.em, vm.id, disk);
         let device: AttachedDeviceDto;
         if (vm.state === 'running') {
@@ -75,6 +78,38 @@ export class DevicesService {
           .catch(() => undefined);
       throw err;
     }
+  }
+
+  private async existingAddress(
+    vm: VmRecord,
+    existing: DeviceRecord,
+    wanted: DiskSpec,
+    em: EntityManager,
+  ): Promise<AttachedDeviceDto> {
+    if (existing.path !== wanted.path || existing.format !== wanted.format) {
+      throw FerryError.conflict(
+        `device "${wanted.deviceId}" is already attached to VM ${vm.id} with another image`,
+        {
+          vmId: vm.id,
+          deviceId: wanted.deviceId,
+        },
+      );
+    }
+    if (vm.state === 'running') {
+      const scsiId = await this.qemu.scsiIdOf(vm.id, wanted.deviceId);
+      if (scsiId === undefined)
+        throw new FerryError(
+          'INTERNAL',
+          `device "${wanted.deviceId}" is recorded on VM ${vm.id} but QEMU does not have it`,
+          {
+            vmId: vm.id,
+            deviceId: wanted.deviceId,
+          },
+        );
+      return { ...scsiAddress(wanted.deviceId, scsiId), live: true };
+    }
+    const scsiId = (await this.devices.list(vm.id, em)).findIndex((d) => d.deviceId === wanted.deviceId);
+    return { ...scsiAddress(wanted.deviceId, scsiId), live: false };
   }
 
   async detach(req: DeviceRefRequest): Promise<{ deviceId: string }> {
@@ -164,6 +199,7 @@ export class DevicesService {
     if (vm.state === 'running' && (await this.qemu.runningPid(vm.id))) {
       const items = (await this.qemu.listBlockDevices(vm.id)).map((d) => ({
         deviceId: d.deviceId,
+        byIdPath: byIdPathOf(d.deviceId),
         path: d.file ?? '',
         format: d.format ?? '',
         readOnly: d.readOnly,
@@ -172,6 +208,7 @@ export class DevicesService {
     }
     const items = (await this.devices.list(vm.id)).map((d) => ({
       deviceId: d.deviceId,
+      byIdPath: byIdPathOf(d.deviceId),
       path: d.path,
       format: d.format,
       readOnly: d.readOnly,

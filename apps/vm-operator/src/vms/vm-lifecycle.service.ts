@@ -7,6 +7,7 @@ import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';
 import { VmTransitions } from './vm-events';
 import type { VmRecord } from './entities/vm.entity';
+import type { ActionOptions } from './vm-state';
 
 /**
  * Carries out accepted actions in the background (the request already got 202) and watches each
@@ -26,8 +27,8 @@ export class VmLifecycle {
   ) {}
 
   /** Runs `action` for a VM already moved to starting/stopping; never throws. */
-  run(vm: VmRecord, action: VmAction): void {
-    const work = this.perform(vm, action)
+  run(vm: VmRecord, action: VmAction, options: ActionOptions = {}): void {
+    const work = this.perform(vm, action, options)
       .catch((err: Error) =>
         this.logger.error({ msg: 'VM action failed', vmId: vm.id, action, error: err.message }, err.stack),
       )
@@ -46,12 +47,16 @@ export class VmLifecycle {
     await rm(this.qemu.paths(vm.id).dir, { recursive: true, force: true });
   }
 
-  private async perform(vm: VmRecord, action: VmAction): Promise<void> {
+  private async perform(vm: VmRecord, action: VmAction, options: ActionOptions): Promise<void> {
     switch (action) {
       case 'start':
         return this.start(vm, 'start requested');
       case 'stop':
-        return this.stop(vm, 'stop requested');
+        return this.stop(
+          vm,
+          options.force ? 'forced stop requested' : 'stop requested',
+          options.force ? 0 : undefined,
+        );
       case 'restart':
         await this.stop(vm, 'restart requested');
         if (await this.transitions.move(vm.id, ['stopped'], 'starting', 'restart requested'))
@@ -100,9 +105,9 @@ export class VmLifecycle {
     }
   }
 
-  private async stop(vm: VmRecord, reason: string): Promise<void> {
+  private async stop(vm: VmRecord, reason: string, graceMs?: number): Promise<void> {
     try {
-      const outcome = await this.qemu.stop(vm.id);
+      const outcome = await this.qemu.stop(vm.id, graceMs);
       await this.deviceOps.settleOverlays(vm.id);
       await this.transitions.move(vm.id, ['stopping'], 'stopped', `${reason} (${outcome})`, {
         pid: null,

@@ -3,6 +3,11 @@ import { FerryError } from '@ferry/contracts';
 import type { VmRecord } from './entities/vm.entity';
 
 /** Which states each action starts from, and the state it moves the VM to at once. */
+/** `force` (stop only): no ACPI power-down grace, `quit` at once. */
+export interface ActionOptions {
+  force?: boolean;
+}
+
 export const ACTIONS: Readonly<Record<VmAction, { from: readonly VmState[]; to: VmState }>> = {
   start: { from: ['stopped', 'error'], to: 'starting' },
   stop: { from: ['running', 'error'], to: 'stopping' },

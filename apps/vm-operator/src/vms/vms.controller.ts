@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { VmActionAcceptedDto, VmDto, VmListDto } from '@ferry/contracts';
-import { CreateVmRequest, ListVmsRequest, VmIdRequest, VmSubjects } from '@ferry/contracts';
+import { CreateVmRequest, ListVmsRequest, VmIdRequest, VmStopRequest, VmSubjects } from '@ferry/contracts';
 import { VmsService } from './vms.service';
 
 @Controller()
@@ -35,8 +35,8 @@ export class VmsController {
   }
 
   @MessagePattern(VmSubjects.STOP)
-  stop(@Payload() req: VmIdRequest): Promise<VmActionAcceptedDto> {
-    return this.vms.act(req.id, 'stop');
+  stop(@Payload() req: VmStopRequest): Promise<VmActionAcceptedDto> {
+    return this.vms.act(req.id, 'stop', { force: req.force === true });
   }
 
   @MessagePattern(VmSubjects.RESTART)

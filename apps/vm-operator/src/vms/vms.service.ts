@@ -8,6 +8,7 @@ import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
 import { ACTIONS, invalidTransition, toVmDto } from './vm-state';
+import type { ActionOptions } from './vm-state';
 import { VmTransitions } from './vm-events';
 import { VmsRepository } from './vms.repository';
 
@@ -55,12 +56,12 @@ export class VmsService {
   }
 
   /** Moves the VM into its transitional state now (or 409), then carries the action out in the background. */
-  async act(id: string, action: VmAction): Promise<VmActionAcceptedDto> {
+  async act(id: string, action: VmAction, options: ActionOptions = {}): Promise<VmActionAcceptedDto> {
     const vm = await this.require(id);
     const { from, to } = ACTIONS[action];
     const moved = await this.transitions.move(id, from, to, `${action} requested`);
     if (!moved) throw invalidTransition((await this.vms.findById(id)) ?? vm, action);
-    this.lifecycle.run(moved, action);
+    this.lifecycle.run(moved, action, options);
     return { id, action, state: moved.state };
   }
 

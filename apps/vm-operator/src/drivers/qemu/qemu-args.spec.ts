@@ -1,8 +1,9 @@
-import { qemuArgs, serialOf } from './qemu-args';
+import { nodeName, overlayNodeName, qemuArgs, serialOf } from './qemu-args';
 
 const paths = {
   dir: '/run/ferry/vm-1',
   qmpSocket: '/run/ferry/vm-1/qmp.sock',
+  auxQmpSocket: '/run/ferry/vm-1/qmp-aux.sock',
   pidFile: '/run/ferry/vm-1/qemu.pid',
   logFile: '/run/ferry/vm-1/qemu.log',
 };
@@ -13,6 +14,7 @@ describe('qemuArgs', () => {
     expect(args).toEqual(expect.arrayContaining(['-nodefaults', '-daemonize', '-pidfile', paths.pidFile]));
     expect(args[args.indexOf('-machine') + 1]).toBe('q35,accel=tcg');
     expect(args[args.indexOf('-qmp') + 1]).toBe(`unix:${paths.qmpSocket},server=on,wait=off`);
+    expect(args[args.lastIndexOf('-qmp') + 1]).toBe(`unix:${paths.auxQmpSocket},server=on,wait=off`);
     expect(args[args.indexOf('-smp') + 1]).toBe('2');
     expect(args[args.indexOf('-m') + 1]).toBe('512M');
     expect(args).toContain('virtio-scsi-pci,id=scsi0');
@@ -54,5 +56,15 @@ describe('qemuArgs', () => {
         'tcg',
       ),
     ).toThrow(/invalid device id/);
+  });
+
+  it("keeps block node names within QEMU's 31 characters, distinct per device", () => {
+    const a = '476d3ae1-a4f3-4f31-a811-826fd740425f';
+    const b = '476d3ae1-a4f3-4f31-a811-826fd740425e';
+    for (const name of [nodeName(a), nodeName(b), overlayNodeName(a)])
+      expect(name.length).toBeLessThanOrEqual(31);
+    expect(nodeName(a)).not.toBe(nodeName(b));
+    expect(nodeName('vol-1')).toBe('drive-vol-1');
+    expect(overlayNodeName('vol-1')).toBe('overlay-vol-1');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AttachedDeviceDto } from '@ferry/contracts';
 /** Ids and names that end up in paths and on QEMU's command line. */
 export const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -27,6 +28,11 @@ export interface VmSpec {
 export interface RuntimePaths {
   dir: string;
   qmpSocket: string;
+  /**
+   * A second QMP monitor for observers (the observer service, tests): QEMU serves one client per
+   * monitor, and vm-operator keeps the first one open.
+   */
+  auxQmpSocket: string;
   pidFile: string;
   logFile: string;
 }
@@ -38,12 +44,23 @@ export function assertSafeId(kind: string, value: string): void {
 
 /** QMP node name of a disk's block backend. */
 export function nodeName(deviceId: string): string {
-  return `drive-${deviceId}`;
+  return blockNodeName('drive', deviceId);
+}
+
+/** QEMU refuses block node names longer than 31 characters ("Node name too long"). */
+const MAX_NODE_NAME = 31;
+
+/** `<prefix>-<device id>`, or `<prefix>-h<hash>` when that would be too long (a UUID is). */
+function blockNodeName(prefix: string, deviceId: string): string {
+  const plain = `${prefix}-${deviceId}`;
+  if (plain.length <= MAX_NODE_NAME) return plain;
+  const room = MAX_NODE_NAME - prefix.length - 2;
+  return `${prefix}-h${createHash('sha256').update(deviceId).digest('hex').slice(0, room)}`;
 }
 
 /** QMP node name of a disk's snapshot overlay while a live snapshot exists. */
 export function overlayNodeName(deviceId: string): string {
-  return `overlay-${deviceId}`;
+  return blockNodeName('overlay', deviceId);
 }
 
 /** SCSI serial: QEMU allows 36 characters; the guest sees it under /dev/disk/by-id. */
@@ -64,15 +81,19 @@ export function blockdevOptions(disk: DiskSpec): Record<string, unknown> {
 /** Where a disk sits on the VM's SCSI bus, and the path the guest sees it under (the contract's shape). */
 export type ScsiAddress = Omit<AttachedDeviceDto, 'live'>;
 
+/** Where a Linux guest finds the disk: udev names SCSI disks by vendor, product and serial. */
+export function byIdPathOf(deviceId: string): string {
+  return `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serialOf(deviceId)}`;
+}
+
 export function scsiAddress(deviceId: string, scsiId: number): ScsiAddress {
-  const serial = serialOf(deviceId);
   return {
     deviceId,
     bus: 'scsi0.0',
     scsiId,
     lun: 0,
-    serial,
-    byIdPath: `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${serial}`,
+    serial: serialOf(deviceId),
+    byIdPath: byIdPathOf(deviceId),
   };
 }
 
@@ -117,6 +138,8 @@ export function qemuArgs(spec: VmSpec, paths: RuntimePaths, accel: Accelerator):
     'none',
     '-qmp',
     `unix:${paths.qmpSocket},server=on,wait=off`,
+    '-qmp',
+    `unix:${paths.auxQmpSocket},server=on,wait=off`,
     '-pidfile',
     paths.pidFile,
     '-D',

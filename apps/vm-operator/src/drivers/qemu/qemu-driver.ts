@@ -84,12 +84,13 @@ export class QemuDriver {
     const paths = {
       dir,
       qmpSocket: join(dir, 'qmp.sock'),
+      auxQmpSocket: join(dir, 'qmp-aux.sock'),
       pidFile: join(dir, 'qemu.pid'),
       logFile: join(dir, 'qemu.log'),
     };
-    if (paths.qmpSocket.length > MAX_SOCKET_PATH) {
+    if (paths.auxQmpSocket.length > MAX_SOCKET_PATH) {
       throw new Error(
-        `QMP socket path is too long (${paths.qmpSocket.length} > ${MAX_SOCKET_PATH}); use a shorter runtime directory`,
+        `QMP socket path is too long (${paths.auxQmpSocket.length} > ${MAX_SOCKET_PATH}); use a shorter runtime directory`,
       );
     }
     return paths;
@@ -276,6 +277,15 @@ export class QemuDriver {
         format: b.inserted!.drv,
         readOnly: b.inserted!.ro,
       }));
+  }
+
+  /** The SCSI target of a plugged device; undefined when QEMU has no such device. */
+  async scsiIdOf(vmId: string, deviceId: string): Promise<number | undefined> {
+    assertSafeId('device id', deviceId);
+    const qmp = await this.connect(vmId);
+    return qmp
+      .execute<number>('qom-get', { path: `/machine/peripheral/${deviceId}`, property: 'scsi-id' })
+      .catch(() => undefined);
   }
 
   private async scsiIds(qmp: QmpClient): Promise<number[]> {
