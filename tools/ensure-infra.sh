@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure this machine has what Ferry needs to run and test: Debian's nats-server, PostgreSQL and
-# QEMU (qemu-system-x86, qemu-utils); NATS and Postgres are started on 127.0.0.1 if nothing listens.
+# Makes sure this machine has what Ferry needs to run and test: Debian's nats-server, PostgreSQL,
+# QEMU (qemu-system-x86, qemu-utils) and python3-cs (for a test); NATS and Postgres are started on
+# 127.0.0.1 if nothing listens.
 # Safe to run again; changes nothing that works.
 # Meant for development machines and CI (it uses apt-get as root). Production deploys use deploy/.
 set -euo pipefail
@@ -26,6 +27,8 @@ command -v nats-server >/dev/null || { log "installing nats-server"; apt_install
 command -v pg_isready >/dev/null || { log "installing postgresql"; apt_install postgresql postgresql-client; }
 command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null \
   || { log "installing qemu-system-x86 and qemu-utils"; apt_install qemu-system-x86 qemu-utils; }
+# The CloudStack signer's test compares against the `cs` client; it installs for Debian's python3.
+/usr/bin/python3 -c 'import cs' 2>/dev/null || { log "installing python3-cs"; apt_install python3-cs; }
 
 if ! listening "$NATS_PORT"; then
   log "starting nats-server with JetStream on 127.0.0.1:$NATS_PORT"

@@ -34,6 +34,8 @@ export class Suite {
   gatewayUrl = '';
   /** vm-operator's VM_RUNTIME_DIR; short, because QMP socket paths must fit in 107 bytes. */
   readonly vmRuntimeDir = mkdtempSync('/tmp/fv-');
+  /** volume-daemon's VOLUME_STORAGE_DIR. */
+  readonly diskDir = mkdtempSync('/tmp/fd-');
   private port = 0;
 
   private constructor(
@@ -81,6 +83,14 @@ export class Suite {
     };
     if (service === 'vm-operator')
       return { ...base, VM_RUNTIME_DIR: this.vmRuntimeDir, VM_POWERDOWN_GRACE_MS: '300' };
+    if (service === 'volume-daemon')
+      return {
+        ...base,
+        VOLUME_STORAGE_DIR: this.diskDir,
+        VOLUME_RECOVERY_INTERVAL_MS: '500',
+        VOLUME_BACKEND_RETRY_MS: '5000',
+        VOLUME_BACKEND_TIMEOUT_MS: '15000',
+      };
     if (service !== 'gateway') return base;
     return {
       ...base,
@@ -172,6 +182,7 @@ export class Suite {
     // VMs outlive vm-operator by design; a test suite must not leave them behind.
     for (const pid of this.qemuPids()) process.kill(pid, 'SIGKILL');
     rmSync(this.vmRuntimeDir, { recursive: true, force: true });
+    rmSync(this.diskDir, { recursive: true, force: true });
     await this.nats.dispose();
     await this.db.drop();
   }

@@ -17,6 +17,8 @@ import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency/idempotency.repository';
 import { TemplatesController } from './templates/templates.controller';
 import { VmsController } from './vms/vms.controller';
+import { DisksController } from './disks/disks.controller';
+import { VolumeOperationsController } from './disks/volume-operations.controller';
 
 @Module({})
 export class AppModule {
@@ -35,6 +37,8 @@ export class AppModule {
         HealthController,
         TemplatesController,
         VmsController,
+        DisksController,
+        VolumeOperationsController,
         EventsController,
         ApiKeysController,
       ],

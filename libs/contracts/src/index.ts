@@ -13,4 +13,7 @@ export * from './vms/vm.subjects';
 export * from './devices/device.dto';
 export * from './devices/device.events';
 export * from './devices/device.subjects';
+export * from './disks/disk.dto';
+export * from './disks/disk.events';
+export * from './disks/disk.subjects';
 export * from './rpc/rpc-map';

@@ -58,6 +58,8 @@ export interface AttachedDeviceDto {
 
 export interface DeviceDto {
   deviceId: string;
+  /** What the guest sees (see AttachedDeviceDto). */
+  byIdPath: string;
   path: string;
   format: string;
   readOnly: boolean;

@@ -28,9 +28,28 @@ import type {
   VmDto,
   VmIdRequest,
   VmListDto,
+  VmStopRequest,
 } from '../vms/vm.dto';
 import type { VmEventData } from '../vms/vm.events';
 import type { VmSubjects } from '../vms/vm.subjects';
+import type {
+  AttachDiskRequest,
+  CleanupTestFailoverRequest,
+  CreateDiskRequest,
+  DeleteDiskRequest,
+  DetachDiskRequest,
+  DiskDto,
+  DiskIdRequest,
+  DiskListDto,
+  ListDisksRequest,
+  OperationIdRequest,
+  PowerOffRequest,
+  VmPowerDto,
+  VmPowerRequest,
+  VolumeOperationDto,
+} from '../disks/disk.dto';
+import type { DiskEventData } from '../disks/disk.events';
+import type { DiskSubjects } from '../disks/disk.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -52,7 +71,7 @@ interface VmRpc {
   [VmSubjects.GET]: Rpc<VmIdRequest, VmDto>;
   [VmSubjects.DELETE]: Rpc<VmIdRequest, { id: string }>;
   [VmSubjects.START]: Rpc<VmIdRequest, VmActionAcceptedDto>;
-  [VmSubjects.STOP]: Rpc<VmIdRequest, VmActionAcceptedDto>;
+  [VmSubjects.STOP]: Rpc<VmStopRequest, VmActionAcceptedDto>;
   [VmSubjects.RESTART]: Rpc<VmIdRequest, VmActionAcceptedDto>;
 }
 
@@ -65,12 +84,26 @@ interface DeviceRpc {
   [DeviceSubjects.CONSOLIDATE]: Rpc<DeviceRefRequest, { deviceId: string }>;
 }
 
+interface DiskRpc {
+  [DiskSubjects.CREATE]: Rpc<CreateDiskRequest, DiskDto>;
+  [DiskSubjects.LIST]: Rpc<ListDisksRequest, DiskListDto>;
+  [DiskSubjects.GET]: Rpc<DiskIdRequest, DiskDto>;
+  [DiskSubjects.DELETE]: Rpc<DeleteDiskRequest, { id: string }>;
+  [DiskSubjects.ATTACH]: Rpc<AttachDiskRequest, VolumeOperationDto>;
+  [DiskSubjects.DETACH]: Rpc<DetachDiskRequest, VolumeOperationDto>;
+  [DiskSubjects.OPERATION_GET]: Rpc<OperationIdRequest, VolumeOperationDto>;
+  [DiskSubjects.POWER_STATE]: Rpc<VmPowerRequest, VmPowerDto>;
+  [DiskSubjects.VALIDATE_POWERED_OFF]: Rpc<VmPowerRequest, VmPowerDto>;
+  [DiskSubjects.POWER_OFF]: Rpc<PowerOffRequest, VmPowerDto>;
+  [DiskSubjects.CLEANUP_TEST_FAILOVER]: Rpc<CleanupTestFailoverRequest, VolumeOperationDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc;
+export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
 
 /** Every event type with the type of its `data`. */
-export type EventDataMap = TemplateEventData & VmEventData & DeviceEventData;
+export type EventDataMap = TemplateEventData & VmEventData & DeviceEventData & DiskEventData;
 export type EventType = keyof EventDataMap;

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 
 export const VM_STATES = ['stopped', 'starting', 'running', 'stopping', 'error'] as const;
@@ -35,6 +35,15 @@ export class VmIdRequest {
   @ApiProperty({ format: 'uuid' })
   @IsUUID()
   id!: string;
+}
+
+/** Request of `vm-operator.vm.stop`. */
+export class VmStopRequest extends VmIdRequest {
+  /** Skip the ACPI power-down grace and `quit` at once (a forced power-off). */
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  force?: boolean;
 }
 
 /** Query of `GET /vms`. */

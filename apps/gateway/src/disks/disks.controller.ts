@@ -1,0 +1,156 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { DiskDto } from '@ferry/contracts';
+import {
+  AttachDiskBody,
+  CreateDiskRequest,
+  DetachDiskBody,
+  DiskDto as DiskDtoClass,
+  DiskIdRequest,
+  DiskSubjects,
+  ListDisksRequest,
+  VolumeOperationDto,
+} from '@ferry/contracts';
+import { FerryClient } from '@ferry/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiErrors } from '../http/api-errors.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
+import { expectedGeneration } from './if-match';
+
+const IF_MATCH = {
+  name: 'If-Match',
+  required: false,
+  description:
+    'The disk generation the caller last saw (its ETag); a stale one gets 409 and changes nothing.',
+};
+
+/** The image path is the host's business: admins see it, other roles do not. */
+function shown(disk: DiskDto, req: FastifyRequest): DiskDto {
+  if (req.principal?.role === 'admin') return disk;
+  const { path: _path, ...rest } = disk;
+  return rest;
+}
+
+/** Disks (seed 004) and their operations (seed 002), served by volume-daemon. */
+@ApiTags('disks')
+@Controller('disks')
+export class DisksController {
+  constructor(private readonly client: FerryClient) {}
+
+  @Post()
+  @Idempotent()
+  @HttpCode(201)
+  @ApiCreatedResponse({
+    type: DiskDtoClass,
+    description: 'Created and available; Location names it. `size` is in GiB.',
+  })
+  @ApiErrors(400, 401, 403, 409, 503, 504)
+  async create(
+    @Body() body: CreateDiskRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DiskDto> {
+    const disk = await this.client.send(DiskSubjects.CREATE, body);
+    void reply.header('location', `/api/v1/disks/${disk.id}`).header('etag', `"${disk.generation}"`);
+    return shown(disk, req);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: [DiskDtoClass] })
+  @ApiErrors(400, 401, 503, 504)
+  async list(@Query() query: ListDisksRequest, @Req() req: FastifyRequest): Promise<DiskDto[]> {
+    return (await this.client.send(DiskSubjects.LIST, query)).items.map((d) => shown(d, req));
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: DiskDtoClass, description: 'ETag carries the generation.' })
+  @ApiErrors(400, 401, 404, 503, 504)
+  async get(
+    @Param() params: DiskIdRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DiskDto> {
+    const disk = await this.client.send(DiskSubjects.GET, { id: params.id });
+    void reply.header('etag', `"${disk.generation}"`);
+    return shown(disk, req);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiHeader(IF_MATCH)
+  @ApiNoContentResponse({ description: 'The image file and the record are gone.' })
+  @ApiErrors(400, 401, 403, 404, 409, 503, 504)
+  async delete(@Param() params: DiskIdRequest, @Headers('if-match') ifMatch?: string): Promise<void> {
+    await this.client.send(DiskSubjects.DELETE, {
+      id: params.id,
+      expectedGeneration: expectedGeneration(ifMatch, undefined),
+    });
+  }
+
+  @Post(':id/attach')
+  @Idempotent()
+  @HttpCode(202)
+  @ApiHeader(IF_MATCH)
+  @ApiAcceptedResponse({
+    type: VolumeOperationDto,
+    description: 'Accepted; follow the operation (Location).',
+  })
+  @ApiErrors(400, 401, 403, 404, 409, 503, 504)
+  async attach(
+    @Param() params: DiskIdRequest,
+    @Body() body: AttachDiskBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<VolumeOperationDto> {
+    const op = await this.client.send(DiskSubjects.ATTACH, {
+      id: params.id,
+      vmId: body.vmId,
+      expectedGeneration: expectedGeneration(ifMatch, body.expectedGeneration),
+    });
+    void reply.header('location', `/api/v1/volume-operations/${op.id}`);
+    return op;
+  }
+
+  @Post(':id/detach')
+  @Idempotent()
+  @HttpCode(202)
+  @ApiHeader(IF_MATCH)
+  @ApiAcceptedResponse({
+    type: VolumeOperationDto,
+    description: 'Accepted; follow the operation (Location).',
+  })
+  @ApiErrors(400, 401, 403, 404, 409, 503, 504)
+  async detach(
+    @Param() params: DiskIdRequest,
+    @Body() body: DetachDiskBody = {},
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<VolumeOperationDto> {
+    const op = await this.client.send(DiskSubjects.DETACH, {
+      id: params.id,
+      timeoutMs: body?.timeoutMs,
+      expectedGeneration: expectedGeneration(ifMatch, body?.expectedGeneration),
+    });
+    void reply.header('location', `/api/v1/volume-operations/${op.id}`);
+    return op;
+  }
+}

@@ -1,0 +1,81 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { DiskDto, DiskListDto, VmPowerDto, VolumeOperationDto } from '@ferry/contracts';
+import {
+  AttachDiskRequest,
+  CleanupTestFailoverRequest,
+  CreateDiskRequest,
+  DeleteDiskRequest,
+  DetachDiskRequest,
+  DiskIdRequest,
+  DiskSubjects,
+  ListDisksRequest,
+  OperationIdRequest,
+  PowerOffRequest,
+  VmPowerRequest,
+} from '@ferry/contracts';
+import { PowerService } from '../power/power.service';
+import { DisksService } from './disks.service';
+
+@Controller()
+export class DisksController {
+  constructor(
+    private readonly disks: DisksService,
+    private readonly power: PowerService,
+  ) {}
+
+  @MessagePattern(DiskSubjects.CREATE)
+  create(@Payload() req: CreateDiskRequest): Promise<DiskDto> {
+    return this.disks.create(req);
+  }
+
+  @MessagePattern(DiskSubjects.LIST)
+  async list(@Payload() req: ListDisksRequest): Promise<DiskListDto> {
+    return { items: await this.disks.list(req) };
+  }
+
+  @MessagePattern(DiskSubjects.GET)
+  get(@Payload() req: DiskIdRequest): Promise<DiskDto> {
+    return this.disks.get(req.id);
+  }
+
+  @MessagePattern(DiskSubjects.DELETE)
+  delete(@Payload() req: DeleteDiskRequest): Promise<{ id: string }> {
+    return this.disks.delete(req);
+  }
+
+  @MessagePattern(DiskSubjects.ATTACH)
+  attach(@Payload() req: AttachDiskRequest): Promise<VolumeOperationDto> {
+    return this.disks.attach(req);
+  }
+
+  @MessagePattern(DiskSubjects.DETACH)
+  detach(@Payload() req: DetachDiskRequest): Promise<VolumeOperationDto> {
+    return this.disks.detach(req);
+  }
+
+  @MessagePattern(DiskSubjects.OPERATION_GET)
+  operation(@Payload() req: OperationIdRequest): Promise<VolumeOperationDto> {
+    return this.disks.operation(req.id);
+  }
+
+  @MessagePattern(DiskSubjects.CLEANUP_TEST_FAILOVER)
+  cleanupTestFailover(@Payload() req: CleanupTestFailoverRequest): Promise<VolumeOperationDto> {
+    return this.disks.cleanupTestFailover(req);
+  }
+
+  @MessagePattern(DiskSubjects.POWER_STATE)
+  powerState(@Payload() req: VmPowerRequest): Promise<VmPowerDto> {
+    return this.power.powerState(req.vmId);
+  }
+
+  @MessagePattern(DiskSubjects.VALIDATE_POWERED_OFF)
+  validatePoweredOff(@Payload() req: VmPowerRequest): Promise<VmPowerDto> {
+    return this.power.validatePoweredOff(req.vmId);
+  }
+
+  @MessagePattern(DiskSubjects.POWER_OFF)
+  powerOff(@Payload() req: PowerOffRequest): Promise<VmPowerDto> {
+    return this.power.powerOff(req.vmId, req.timeoutMs);
+  }
+}

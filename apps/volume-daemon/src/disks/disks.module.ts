@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { volumeBackendProvider } from '../backends/backend.provider';
+import { OperationRunner } from '../operations/operation-runner';
+import { OperationsRepository } from '../operations/operations.repository';
+import { PowerService } from '../power/power.service';
+import { DiskTransitions } from './disk-transitions';
+import { DisksController } from './disks.controller';
+import { DisksRepository } from './disks.repository';
+import { DisksService } from './disks.service';
+
+@Module({
+  controllers: [DisksController],
+  providers: [
+    volumeBackendProvider,
+    DisksRepository,
+    OperationsRepository,
+    DiskTransitions,
+    OperationRunner,
+    DisksService,
+    PowerService,
+  ],
+})
+export class DisksModule {}

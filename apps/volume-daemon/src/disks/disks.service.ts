@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type {
+  AttachDiskRequest,
+  CleanupTestFailoverRequest,
+  CreateDiskRequest,
+  DeleteDiskRequest,
+  DetachDiskRequest,
+  DiskDto,
+  DiskState,
+  OperationType,
+  VolumeOperationDto,
+} from '@ferry/contracts';
+import { FerryError, GIB } from '@ferry/contracts';
+import { Transactional, currentCorrelationId } from '@ferry/platform';
+import { VOLUME_BACKEND } from '../backends/backend.provider';
+import type { VolumeBackend } from '../backends/volume-backend';
+import { VolumeDaemonConfig } from '../config/volume-daemon.config';
+import { OperationRunner } from '../operations/operation-runner';
+import type { OperationRecord } from '../operations/operations.repository';
+import { OperationsRepository, toOperationDto } from '../operations/operations.repository';
+import { toDiskDto } from './disk-dto';
+import { DiskTransitions } from './disk-transitions';
+import type { DiskChange, DiskRecord } from './disks.repository';
+import { DisksRepository } from './disks.repository';
+
+interface Begin {
+  id: string;
+  type: OperationType;
+  vmId: string | null;
+  expectedGeneration?: number;
+  params: Record<string, unknown>;
+  /** Throws CONFLICT when the disk is not in a state this operation starts from. */
+  check: (disk: DiskRecord) => void;
+  change: DiskChange;
+  reason: string;
+}
+
+/**
+ * Disks and the operations on them. An operation starts in one transaction that locks the disk row,
+ * refuses when another operation holds it or the caller's generation is stale, and takes the disk
+ * (`operation_id`), so at most one operation per disk is ever in flight.
+ */
+@Injectable()
+export class DisksService {
+  private readonly logger = new Logger(DisksService.name);
+
+  constructor(
+    private readonly disks: DisksRepository,
+    private readonly operations: OperationsRepository,
+    private readonly transitions: DiskTransitions,
+    private readonly runner: OperationRunner,
+    private readonly tx: Transactional,
+    private readonly config: VolumeDaemonConfig,
+    @Inject(VOLUME_BACKEND) private readonly backend: VolumeBackend,
+  ) {}
+
+  async create(req: CreateDiskRequest): Promise<DiskDto> {
+    if (req.size > this.config.VOLUME_MAX_DISK_GIB) {
+      throw FerryError.validation('size is larger than this daemon allows', [
+        {
+          field: 'size',
+          messages: [`size must not be greater than ${this.config.VOLUME_MAX_DISK_GIB} (GiB)`],
+        },
+      ]);
+    }
+    const format = req.format ?? 'qcow2';
+    const id = randomUUID();
+    const op = await this.tx.run(async (uow) => {
+      const opId = randomUUID();
+      await this.disks.insert(uow.em, {
+        id,
+        name: req.name,
+        sizeBytes: req.size * GIB,
+        format,
+        backend: this.backend.kind,
+        ref: '',
+        path: null,
+        operationId: opId,
+      });
+      return this.operations.insert(uow.em, {
+        id: opId,
+        type: 'create',
+        status: 'executing',
+        diskId: id,
+        vmId: null,
+        params: { name: req.name, size: req.size, format },
+        correlationId: currentCorrelationId() ?? null,
+        claimedBy: this.runner.replicaId,
+      });
+    });
+    const done = await this.runner.runNow(op);
+    if (done.status !== 'completed') throw this.failure(done);
+    this.logger.log({ msg: 'disk created', diskId: id, name: req.name, size: req.size, format });
+    return toDiskDto(await this.require(id));
+  }
+
+  async list(filter: { vmId?: string; state?: DiskState }): Promise<DiskDto[]> {
+    return (await this.disks.list(filter)).map(toDiskDto);
+  }
+
+  async get(id: string): Promise<DiskDto> {
+    return toDiskDto(await this.require(id));
+  }
+
+  async delete(req: DeleteDiskRequest): Promise<{ id: string }> {
+    const op = await this.begin({
+      id: req.id,
+      type: 'delete',
+      vmId: null,
+      expectedGeneration: req.expectedGeneration,
+      params: {},
+      check: (disk) => {
+        if (disk.vmId)
+          throw FerryError.conflict(`disk "${disk.name}" is attached to VM ${disk.vmId}; detach it first`, {
+            id: disk.id,
+            state: disk.state,
+            vmId: disk.vmId,
+          });
+        this.expectState(disk, ['available', 'error'], 'delete');
+      },
+      change: { state: 'deleting' },
+      reason: 'delete requested',
+    });
+    const done = await this.runner.runNow(op);
+    if (done.status !== 'completed') throw this.failure(done);
+    return { id: req.id };
+  }
+
+  async attach(req: AttachDiskRequest): Promise<VolumeOperationDto> {
+    await this.requireVm(req.vmId);
+    const op = await this.begin({
+      id: req.id,
+      type: 'attach',
+      vmId: req.vmId,
+      expectedGeneration: req.expectedGeneration,
+      params: { vmId: req.vmId },
+      check: (disk) => {
+        if (disk.vmId)
+          throw FerryError.conflict(`disk "${disk.name}" is already attached to VM ${disk.vmId}`, {
+            id: disk.id,
+            state: disk.state,
+            vmId: disk.vmId,
+          });
+        this.expectState(disk, ['available', 'error'], 'attach');
+      },
+      change: { state: 'attaching', vmId: req.vmId, mountPoint: null },
+      reason: `attach to VM ${req.vmId} requested`,
+    });
+    this.runner.start(op);
+    return toOperationDto(op);
+  }
+
+  async detach(req: DetachDiskRequest): Promise<VolumeOperationDto> {
+    const op = await this.begin({
+      id: req.id,
+      type: 'detach',
+      vmId: null,
+      expectedGeneration: req.expectedGeneration,
+      params: req.timeoutMs ? { timeoutMs: req.timeoutMs } : {},
+      check: (disk) => {
+        if (!disk.vmId)
+          throw FerryError.conflict(`disk "${disk.name}" is not attached`, {
+            id: disk.id,
+            state: disk.state,
+          });
+        this.expectState(disk, ['in-use', 'error'], 'detach');
+      },
+      change: { state: 'detaching' },
+      reason: 'detach requested',
+    });
+    this.runner.start(op);
+    return toOperationDto(op);
+  }
+
+  /** Seed 002's CleanupTestFailover. Refuses up front what would fail anyway, so a 409 changes nothing. */
+  async cleanupTestFailover(req: CleanupTestFailoverRequest): Promise<VolumeOperationDto> {
+    if (req.test_vm_id === req.oma_vm_id)
+      throw FerryError.validation('the test VM and the appliance VM must differ', [
+        { field: 'oma_vm_id', messages: ['oma_vm_id must differ from test_vm_id'] },
+      ]);
+    await this.requireVm(req.oma_vm_id);
+    const power = await this.requireVm(req.test_vm_id);
+    if (power.running && !req.force_clean) {
+      throw FerryError.conflict(
+        `test VM ${req.test_vm_id} is ${power.state}; power it off first or set force_clean to power it off`,
+        { vmId: req.test_vm_id, state: power.state },
+      );
+    }
+    const params = {
+      test_vm_id: req.test_vm_id,
+      volume_id: req.volume_id,
+      oma_vm_id: req.oma_vm_id,
+      delete_vm: req.delete_vm ?? false,
+      force_clean: req.force_clean ?? false,
+    };
+    const op = await this.begin({
+      id: req.volume_id,
+      type: 'cleanup-test-failover',
+      vmId: req.oma_vm_id,
+      params,
+      check: (disk) => {
+        if (disk.vmId !== req.test_vm_id || disk.state !== 'in-use')
+          throw FerryError.conflict(
+            `volume "${disk.name}" is not in use by test VM ${req.test_vm_id} (it is ${disk.state}${disk.vmId ? ` on VM ${disk.vmId}` : ''})`,
+            { id: disk.id, state: disk.state, vmId: disk.vmId },
+          );
+      },
+      change: { state: 'in-use' },
+      reason: 'test-failover cleanup requested',
+    });
+    this.runner.start(op);
+    return toOperationDto(op);
+  }
+
+  async operation(id: string): Promise<VolumeOperationDto> {
+    const op = await this.operations.findById(id);
+    if (!op) throw FerryError.notFound(`volume operation "${id}" not found`, { id });
+    return toOperationDto(op);
+  }
+
+  private async begin(b: Begin): Promise<OperationRecord> {
+    return this.tx.run(async (uow) => {
+      const disk = await this.disks.lock(uow.em, b.id);
+      if (!disk) throw FerryError.notFound(`disk "${b.id}" not found`, { id: b.id });
+      if (disk.operationId) {
+        const inFlight = await this.operations.findById(disk.operationId, uow.em);
+        throw FerryError.conflict(
+          `disk "${disk.name}" has a ${inFlight?.type ?? ''} operation in flight (${disk.operationId}); wait for it to finish`,
+          { id: disk.id, operationId: disk.operationId, operationType: inFlight?.type ?? null },
+        );
+      }
+      if (b.expectedGeneration !== undefined && b.expectedGeneration !== disk.generation) {
+        throw FerryError.conflict(
+          `stale request: disk "${disk.name}" is at generation ${disk.generation}, not ${b.expectedGeneration}`,
+          { id: disk.id, generation: disk.generation, expectedGeneration: b.expectedGeneration },
+        );
+      }
+      b.check(disk);
+      const op = await this.operations.insert(uow.em, {
+        id: randomUUID(),
+        type: b.type,
+        status: 'pending',
+        diskId: disk.id,
+        vmId: b.vmId ?? disk.vmId,
+        params: b.params,
+        correlationId: currentCorrelationId() ?? null,
+        claimedBy: this.runner.replicaId,
+      });
+      await this.transitions.change(uow, disk.id, null, { ...b.change, operationId: op.id }, b.reason);
+      return op;
+    });
+  }
+
+  private expectState(disk: DiskRecord, allowed: DiskState[], what: string): void {
+    if (!allowed.includes(disk.state))
+      throw FerryError.conflict(`cannot ${what} disk "${disk.name}" while it is ${disk.state}`, {
+        id: disk.id,
+        state: disk.state,
+      });
+  }
+
+  private async require(id: string): Promise<DiskRecord> {
+    const disk = await this.disks.findById(id);
+    if (!disk) throw FerryError.notFound(`disk "${id}" not found`, { id });
+    return disk;
+  }
+
+  /** The VM's power state; NOT_FOUND (a clear 404) for a VM the backend does not know. */
+  private requireVm(vmId: string) {
+    return this.backend.powerState(vmId).catch((err: unknown) => {
+      if (err instanceof FerryError && err.code === 'NOT_FOUND')
+        throw FerryError.notFound(`VM "${vmId}" not found`, { vmId });
+      throw err;
+    });
+  }
+
+  private failure(op: OperationRecord): FerryError {
+    const error = op.error ?? { code: 'INTERNAL', message: `operation ${op.id} did not complete` };
+    return new FerryError(error.code as FerryError['code'], error.message, { operationId: op.id });
+  }
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventFactory, Transactional, withTimeout } from '@ferry/platform';
+import type { QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { VolumeDaemonConfig } from '../config/volume-daemon.config';
+import { DiskTransitions } from '../disks/disk-transitions';
+import { DisksRepository } from '../disks/disks.repository';
+import { VOLUME_BACKEND } from '../backends/backend.provider';
+import type { VolumeBackend } from '../backends/volume-backend';
+import { runAttach } from './flows/attach.flow';
+import { runCleanup } from './flows/cleanup.flow';
+import { runDetach } from './flows/detach.flow';
+import type { FlowDeps } from './flows/flow-deps';
+import { runCreate, runDelete } from './flows/provision.flow';
+import { OperationContext, errorOf } from './operation-context';
+import type { OperationRecord } from './operations.repository';
+import { OperationsRepository } from './operations.repository';
+
+/** Namespace of volume-daemon's advisory locks (the other half is the replica id's hash). */
+const REPLICA_LOCK_NAMESPACE = 0x766f6c;
+
+/**
+ * Runs volume operations, and takes over the ones a crashed replica left unfinished.
+ *
+ * Each replica holds a session advisory lock on its own id for as long as it lives; an operation
+ * records the replica running it (`claimed_by`). When Postgres drops a dead replica's connection its
+ * lock goes, so "can I take that lock?" tells at once, without leases or clocks, whether an
+ * operation's runner is gone. Recovery runs at start-up and then every VOLUME_RECOVERY_INTERVAL_MS.
+ */
+@Injectable()
+export class OperationRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OperationRunner.name);
+  readonly replicaId = randomUUID();
+  private readonly running = new Map<string, Promise<void>>();
+  private lockHolder?: QueryRunner;
+  private timer?: NodeJS.Timeout;
+  private recovering = false;
+  private closing = false;
+  private readonly deps: FlowDeps;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly tx: Transactional,
+    private readonly events: EventFactory,
+    private readonly disks: DisksRepository,
+    private readonly operations: OperationsRepository,
+    private readonly transitions: DiskTransitions,
+    @Inject(VOLUME_BACKEND) backend: VolumeBackend,
+    private readonly config: VolumeDaemonConfig,
+  ) {
+    this.deps = {
+      backend,
+      retryMs: config.VOLUME_BACKEND_RETRY_MS,
+      reattachAttempts: config.VOLUME_REATTACH_ATTEMPTS,
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.lockHolder = this.ds.createQueryRunner();
+    await this.lockHolder.connect();
+    await this.lockHolder.query('SELECT pg_advisory_lock($1, hashtext($2))', [
+      REPLICA_LOCK_NAMESPACE,
+      this.replicaId,
+    ]);
+    void this.recover();
+    this.timer = setInterval(() => void this.recover(), this.config.VOLUME_RECOVERY_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    // Unfinished work is not lost: once this replica's lock is gone, another one (or the next start) resumes it.
+    await withTimeout(
+      this.idle(),
+      this.config.SHUTDOWN_GRACE_MS,
+      () => new Error('operations still running'),
+    ).catch((err: Error) =>
+      this.logger.warn({ msg: 'shutting down with operations in flight', error: err.message }),
+    );
+    await this.lockHolder?.release().catch(() => undefined);
+  }
+
+  /** Runs an operation this replica accepted, in the background. */
+  start(op: OperationRecord, resumed = false): void {
+    if (this.running.has(op.id)) return;
+    const work = this.execute(op, resumed).finally(() => this.running.delete(op.id));
+    this.running.set(op.id, work);
+  }
+
+  /** Runs an operation and waits for it (create and delete, which the caller waits for). */
+  async runNow(op: OperationRecord): Promise<OperationRecord> {
+    this.start(op);
+    await this.running.get(op.id);
+    return (await this.operations.findById(op.id)) ?? op;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Takes over every unfinished operation whose replica is gone. */
+  async recover(): Promise<void> {
+    if (this.recovering || this.closing) return;
+    this.recovering = true;
+    try {
+      for (const op of await this.operations.unfinished()) {
+        if (this.running.has(op.id) || op.claimedBy === this.replicaId) continue;
+        if (op.claimedBy && (await this.isAlive(op.claimedBy))) continue;
+        if (!(await this.operations.claim(op.id, op.claimedBy, this.replicaId))) continue;
+        this.logger.warn({
+          msg: 'resuming an operation its replica left unfinished',
+          operationId: op.id,
+          type: op.type,
+          diskId: op.diskId,
+        });
+        this.start({ ...op, claimedBy: this.replicaId }, true);
+      }
+    } catch (err) {
+      this.logger.error({ msg: 'recovery pass failed', error: (err as Error).message });
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private isAlive(replicaId: string): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      const [row] = (await em.query('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS free', [
+        REPLICA_LOCK_NAMESPACE,
+        replicaId,
+      ])) as { free: boolean }[];
+      return !row!.free;
+    });
+  }
+
+  private async execute(op: OperationRecord, resumed: boolean): Promise<void> {
+    const ctx = new OperationContext(
+      op,
+      {
+        tx: this.tx,
+        events: this.events,
+        disks: this.disks,
+        operations: this.operations,
+        transitions: this.transitions,
+      },
+      resumed,
+    );
+    try {
+      await this.operations.markExecuting(op.id);
+      switch (op.type) {
+        case 'create':
+          return await runCreate(ctx, this.deps, this.disks, this.events, this.tx);
+        case 'delete':
+          return await runDelete(ctx, this.deps);
+        case 'attach':
+          return await runAttach(ctx, this.deps);
+        case 'detach':
+          return await runDetach(ctx, this.deps);
+        case 'cleanup-test-failover':
+          return await runCleanup(ctx, this.deps);
+        default: {
+          const never: never = op.type;
+          throw new Error(`unknown operation type ${String(never)}`);
+        }
+      }
+    } catch (err) {
+      // A flow settles its own failures; this is a bug or a lost database. Leave a record that says so.
+      this.logger.error(
+        { msg: 'operation crashed', operationId: op.id, type: op.type, error: (err as Error).message },
+        (err as Error).stack,
+      );
+      await ctx
+        .finish(
+          { status: 'failed', error: errorOf(err) },
+          { state: 'error', lastError: `operation ${op.id} crashed: ${(err as Error).message}` },
+          'operation crashed',
+        )
+        .catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,280 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+
+export const DISK_STATES = [
+  'creating',
+  'available',
+  'attaching',
+  'in-use',
+  'detaching',
+  'deleting',
+  'error',
+] as const;
+export type DiskState = (typeof DISK_STATES)[number];
+
+export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+
+export const OPERATION_TYPES = ['create', 'delete', 'attach', 'detach', 'cleanup-test-failover'] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+
+export const OPERATION_STATUSES = ['pending', 'executing', 'completed', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** Letters, digits, ".", "_" and "-", starting with a letter or digit; 1–63 characters. Never a path. */
+export const DISK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** The largest disk the API accepts, in GiB (64 TiB); a service may set a lower limit. */
+export const MAX_DISK_SIZE_GIB = 65_536;
+export const GIB = 1024 ** 3;
+
+/** Body of `POST /disks`. */
+export class CreateDiskRequest {
+  /** Unique among the disks that exist. The file is named after the disk id, never after this. */
+  @ApiProperty({ example: 'data-1', pattern: DISK_NAME_PATTERN.source })
+  @IsString()
+  @Matches(DISK_NAME_PATTERN, {
+    message: 'name must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  })
+  name!: string;
+
+  /** Virtual size in GiB (whole GiB; the image is sparse). */
+  @ApiProperty({ example: 10, minimum: 1, maximum: MAX_DISK_SIZE_GIB, description: 'Size in GiB.' })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_DISK_SIZE_GIB)
+  size!: number;
+
+  @ApiPropertyOptional({ enum: DISK_FORMATS, default: 'qcow2' })
+  @IsOptional()
+  @IsIn(DISK_FORMATS)
+  format?: DiskFormat;
+}
+
+/** Query of `GET /disks`. */
+export class ListDisksRequest {
+  /** Only disks attached (or being attached) to this VM. */
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  vmId?: string;
+
+  @ApiPropertyOptional({ enum: DISK_STATES })
+  @IsOptional()
+  @IsIn(DISK_STATES)
+  state?: DiskState;
+}
+
+/** Request naming one disk. */
+export class DiskIdRequest {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id!: string;
+}
+
+/** Fencing: the generation the caller last saw; a stale one gets CONFLICT and changes nothing. */
+export class FencedRequest {
+  @ApiPropertyOptional({ description: 'The disk generation the caller last saw (or send If-Match).' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  expectedGeneration?: number;
+}
+
+/** Body of `POST /disks/{id}/attach`. */
+export class AttachDiskBody extends FencedRequest {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  vmId!: string;
+}
+
+/** Body of `POST /disks/{id}/detach` (optional). */
+export class DetachDiskBody extends FencedRequest {
+  /** How long the guest gets to release the device, in ms (default 10000). */
+  @ApiPropertyOptional({ minimum: 100, maximum: 120_000 })
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  timeoutMs?: number;
+}
+
+export class DeleteDiskRequest extends FencedRequest {
+  @IsUUID()
+  id!: string;
+}
+
+export class AttachDiskRequest extends AttachDiskBody {
+  @IsUUID()
+  id!: string;
+}
+
+export class DetachDiskRequest extends DetachDiskBody {
+  @IsUUID()
+  id!: string;
+}
+
+/** A disk as the API shows it. */
+export class DiskDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ example: 'data-1' })
+  name!: string;
+  /** Virtual size in GiB. */
+  @ApiProperty({ description: 'Virtual size in GiB.' })
+  size!: number;
+  @ApiProperty()
+  size_bytes!: number;
+  @ApiProperty({ enum: DISK_FORMATS })
+  format!: DiskFormat;
+  @ApiProperty({ enum: DISK_STATES })
+  state!: DiskState;
+  /** The VM it is attached (or being attached) to. */
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' })
+  vm_id!: string | null;
+  /** The guest device path, e.g. `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_<serial>`; set once verified. */
+  @ApiProperty({ nullable: true, type: String })
+  mount_point!: string | null;
+  /** Bumped by every change; send it as If-Match to fence stale requests. */
+  @ApiProperty()
+  generation!: number;
+  /** The operation in flight on this disk, if any. */
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' })
+  operation_id!: string | null;
+  /** The image file on the host; shown to admins only. */
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Admins only.' })
+  path?: string | null;
+  /** Why the disk is in `error`. */
+  @ApiProperty({ nullable: true, type: String })
+  last_error!: string | null;
+  @ApiProperty()
+  created_at!: string;
+  @ApiProperty()
+  updated_at!: string;
+}
+
+export class DiskListDto {
+  @ApiProperty({ type: [DiskDto] })
+  items!: DiskDto[];
+}
+
+export class OperationStepDto {
+  /** e.g. `attach-device`, `verify-device`, `power-off`, `emergency-reattach`. */
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ enum: ['done', 'failed', 'skipped'] })
+  status!: 'done' | 'failed' | 'skipped';
+  @ApiProperty()
+  at!: string;
+  @ApiPropertyOptional()
+  detail?: string;
+}
+
+/** The seed's device correlation: where the guest sees the disk. */
+export class DeviceCorrelationDto {
+  @ApiProperty({ format: 'uuid' })
+  vm_id!: string;
+  @ApiProperty()
+  device_id!: string;
+  @ApiProperty({ example: '/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_3f2a9c1e0b7d4e6f8a1b' })
+  by_id_path!: string;
+  @ApiProperty({ example: 'scsi0.0:0:0' })
+  address!: string;
+  @ApiProperty()
+  live!: boolean;
+  @ApiProperty()
+  verified_at!: string;
+}
+
+export class OperationErrorDto {
+  @ApiProperty()
+  code!: string;
+  @ApiProperty()
+  message!: string;
+}
+
+/** A volume operation record (seed 002). */
+export class VolumeOperationDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ enum: OPERATION_TYPES })
+  type!: OperationType;
+  @ApiProperty({ enum: OPERATION_STATUSES })
+  status!: OperationStatus;
+  @ApiProperty({ format: 'uuid' })
+  disk_id!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' })
+  vm_id!: string | null;
+  /** The request's parameters (secrets never appear here). */
+  @ApiProperty({ type: Object })
+  params!: Record<string, unknown>;
+  @ApiProperty({ type: [OperationStepDto] })
+  steps!: OperationStepDto[];
+  @ApiProperty({ type: DeviceCorrelationDto, nullable: true })
+  correlation!: DeviceCorrelationDto | null;
+  @ApiProperty({ type: OperationErrorDto, nullable: true })
+  error!: OperationErrorDto | null;
+  @ApiProperty({ nullable: true, type: String })
+  correlation_id!: string | null;
+  @ApiProperty()
+  created_at!: string;
+  @ApiProperty({ nullable: true, type: String })
+  started_at!: string | null;
+  @ApiProperty({ nullable: true, type: String })
+  finished_at!: string | null;
+}
+
+/** Request naming one operation. */
+export class OperationIdRequest {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id!: string;
+}
+
+/** Request of the power-state subjects. */
+export class VmPowerRequest {
+  @IsUUID()
+  vmId!: string;
+}
+
+export class PowerOffRequest extends VmPowerRequest {
+  /** How long to wait for the VM to be off, in ms (default 30000). */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  timeoutMs?: number;
+}
+
+export interface VmPowerDto {
+  vmId: string;
+  /** The backend's state name. */
+  state: string;
+  /** true unless the VM is certainly off. */
+  running: boolean;
+}
+
+/** Body of `POST /cleanup/test-failover` (seed 002's daemon call). */
+export class CleanupTestFailoverRequest {
+  /** The test VM the volume is attached to now. */
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  test_vm_id!: string;
+  /** The disk (volume) to move back. */
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  volume_id!: string;
+  /** The appliance VM that gets the volume back. */
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  oma_vm_id!: string;
+  /** Delete the test VM once the volume is safe. */
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  delete_vm?: boolean;
+  /** Power the test VM off if it runs (otherwise a running test VM is a 409). */
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  force_clean?: boolean;
+}

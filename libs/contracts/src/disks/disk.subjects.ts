@@ -1,0 +1,15 @@
+// Published subjects: never edit one in place.
+export const DiskSubjects = {
+  CREATE: 'volume-daemon.disk.create',
+  LIST: 'volume-daemon.disk.list',
+  GET: 'volume-daemon.disk.get',
+  DELETE: 'volume-daemon.disk.delete',
+  ATTACH: 'volume-daemon.disk.attach',
+  DETACH: 'volume-daemon.disk.detach',
+  OPERATION_GET: 'volume-daemon.operation.get',
+  /** Power-state checks (seed 002), for the cleanup service. */
+  POWER_STATE: 'volume-daemon.vm.power-state',
+  VALIDATE_POWERED_OFF: 'volume-daemon.vm.validate-powered-off',
+  POWER_OFF: 'volume-daemon.vm.power-off',
+  CLEANUP_TEST_FAILOVER: 'volume-daemon.cleanup.test-failover',
+} as const;

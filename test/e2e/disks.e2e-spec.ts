@@ -1,0 +1,289 @@
+import { existsSync, readdirSync } from 'node:fs';
+import type { DiskDto, RpcErrorBody, VmDto, VmPowerDto, VolumeOperationDto } from '@ferry/contracts';
+import { DiskSubjects } from '@ferry/contracts';
+import { eventually, randomName } from '@ferry/testing';
+import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
+import { qmpBlockDevices } from '../support/qmp';
+import { SseClient } from '../support/sse';
+import { Suite } from '../support/suite';
+
+interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  details?: Record<string, unknown>;
+}
+
+/** volume-daemon through the gateway, with real QEMU, qemu-img and files. */
+describe('disks and volume operations (volume-daemon, real QEMU)', () => {
+  let suite: Suite;
+  let nc: NatsConnection;
+  const template = randomName('tpl');
+
+  const vm = async (state: 'running' | 'stopped'): Promise<VmDto> => {
+    const created = (await suite.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
+    if (state === 'running') {
+      await suite.request('POST', `/api/v1/vms/${created.id}/actions/start`);
+      await suite.waitForVmState(created.id, 'running');
+    }
+    return created;
+  };
+  const disk = async (size = 1): Promise<DiskDto> => {
+    const res = await suite.request<DiskDto>('POST', '/api/v1/disks', {
+      body: { name: randomName('d'), size },
+    });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+  const getDisk = async (id: string) => (await suite.request<DiskDto>('GET', `/api/v1/disks/${id}`)).body;
+  const settled = (id: string, timeoutMs = 30_000) =>
+    eventually(
+      async () => {
+        const op = (await suite.request<VolumeOperationDto>('GET', `/api/v1/volume-operations/${id}`)).body;
+        return op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
+          ? op
+          : undefined;
+      },
+      timeoutMs,
+      `operation ${id} finished`,
+    );
+  const attach = async (diskId: string, vmId: string) => {
+    const res = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${diskId}/attach`, {
+      body: { vmId },
+    });
+    expect(res.status).toBe(202);
+    const op = await settled(res.body.id);
+    expect(op).toMatchObject({ status: 'completed' });
+    return op;
+  };
+  const detach = async (diskId: string) => {
+    const res = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${diskId}/detach`);
+    expect(res.status).toBe(202);
+    const op = await settled(res.body.id);
+    expect(op).toMatchObject({ status: 'completed' });
+    return op;
+  };
+  const rpc = async <T>(subject: string, body: unknown): Promise<{ data?: T; error?: RpcErrorBody }> =>
+    (await nc.request(subject, JSON.stringify(body), { timeout: 40_000 })).json();
+  const files = () => readdirSync(suite.diskDir).sort();
+
+  beforeAll(async () => {
+    suite = await Suite.start(['vm-operator', 'volume-daemon', 'gateway']);
+    nc = await connect({ servers: suite.nats.url });
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await nc?.close();
+    await suite?.dispose();
+  });
+
+  it('creates a disk, hot-plugs it into a running VM (QEMU shows it), unplugs it and deletes it', async () => {
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.volume-daemon.`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      const running = await vm('running');
+      const created = await suite.request<DiskDto>('POST', '/api/v1/disks', {
+        body: { name: randomName('data'), size: 2, format: 'qcow2' },
+      });
+      expect(created.status).toBe(201);
+      const d = created.body;
+      expect(created.headers.get('location')).toBe(`/api/v1/disks/${d.id}`);
+      expect(d).toMatchObject({
+        size: 2,
+        size_bytes: 2 * 1024 ** 3,
+        format: 'qcow2',
+        state: 'available',
+        vm_id: null,
+      });
+      expect(d.path).toBe(`${suite.diskDir}/${d.id}.qcow2`);
+      expect(existsSync(d.path!)).toBe(true);
+
+      // The path is for admins only.
+      const viewer = await suite.keyWithRole('viewer');
+      const asViewer = await suite.request<DiskDto>('GET', `/api/v1/disks/${d.id}`, { key: viewer });
+      expect(asViewer.status).toBe(200);
+      expect(asViewer.body).not.toHaveProperty('path');
+      expect(asViewer.headers.get('etag')).toBe(`"${d.generation}"`);
+
+      const accepted = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${d.id}/attach`, {
+        body: { vmId: running.id },
+      });
+      expect(accepted.status).toBe(202);
+      expect(accepted.headers.get('location')).toBe(`/api/v1/volume-operations/${accepted.body.id}`);
+      expect(accepted.body).toMatchObject({ type: 'attach', disk_id: d.id, vm_id: running.id });
+      const op = await settled(accepted.body.id);
+      expect(op).toMatchObject({ status: 'completed', error: null });
+      expect(op.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+        'attach-device:done',
+        'verify-device:done',
+      ]);
+      expect(op.correlation).toMatchObject({ vm_id: running.id, device_id: d.id, live: true });
+      expect(op.correlation!.by_id_path).toBe(
+        `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${d.id.replace(/-/g, '').slice(0, 20)}`,
+      );
+
+      const inUse = await getDisk(d.id);
+      expect(inUse).toMatchObject({
+        state: 'in-use',
+        vm_id: running.id,
+        mount_point: op.correlation!.by_id_path,
+      });
+      expect(inUse.generation).toBeGreaterThan(d.generation);
+      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).toContain(d.id);
+      const listed = await suite.request<DiskDto[]>('GET', `/api/v1/disks?vmId=${running.id}&state=in-use`);
+      expect(listed.body.map((x) => x.id)).toEqual([d.id]);
+
+      // Attached disks are not deleted.
+      const refused = await suite.request<Problem>('DELETE', `/api/v1/disks/${d.id}`);
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(existsSync(d.path!)).toBe(true);
+
+      await detach(d.id);
+      expect(await getDisk(d.id)).toMatchObject({ state: 'available', vm_id: null, mount_point: null });
+      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).not.toContain(d.id);
+
+      expect((await suite.request('DELETE', `/api/v1/disks/${d.id}`)).status).toBe(204);
+      expect(existsSync(d.path!)).toBe(false);
+      expect((await suite.request('GET', `/api/v1/disks/${d.id}`)).status).toBe(404);
+
+      const types = (await eventually(
+        () => {
+          const seen = sse.messages.filter((m) => m.data.subject === d.id).map((m) => m.data.type);
+          return seen.includes('ferry.volume-daemon.disk.deleted') ? seen : undefined;
+        },
+        10_000,
+        'disk events',
+      )) as string[];
+      for (const t of ['created', 'attached', 'detached', 'deleted', 'state-changed'])
+        expect(types).toContain(`ferry.volume-daemon.disk.${t}`);
+      expect(types).toContain('ferry.volume-daemon.operation.completed');
+    } finally {
+      sse.close();
+    }
+  }, 90_000);
+
+  it('lets exactly one of two concurrent attaches of one disk win; the loser learns which operation holds it', async () => {
+    const [a, b] = await Promise.all([vm('stopped'), vm('stopped')]);
+    const d = await disk();
+    const results = await Promise.all(
+      [a, b].map((v) =>
+        suite.request<Partial<VolumeOperationDto> & Partial<Omit<Problem, 'status'>>>(
+          'POST',
+          `/api/v1/disks/${d.id}/attach`,
+          {
+            body: { vmId: v.id },
+          },
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
+    const winner = results.find((r) => r.status === 202)!.body as VolumeOperationDto;
+    const loser = results.find((r) => r.status === 409)!.body as Omit<Problem, 'status'>;
+    expect(loser.details).toMatchObject({ operationId: winner.id, operationType: 'attach' });
+    expect(loser.detail).toContain(winner.id);
+    await settled(winner.id);
+    expect(await getDisk(d.id)).toMatchObject({ state: 'in-use', vm_id: winner.vm_id });
+  }, 60_000);
+
+  it('fences a stale detach with 409 and leaves the newer attachment alone', async () => {
+    const [a, b] = await Promise.all([vm('stopped'), vm('stopped')]);
+    const d = await disk();
+    await attach(d.id, a.id);
+    const seenWhileOnA = (await getDisk(d.id)).generation;
+    // Someone else moves the disk on to B.
+    await detach(d.id);
+    await attach(d.id, b.id);
+    const now = await getDisk(d.id);
+
+    // The straggler's detach carries the generation it saw when the disk was on A.
+    const stale = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/detach`, {
+      headers: { 'if-match': `"${seenWhileOnA}"` },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.details).toMatchObject({
+      generation: now.generation,
+      expectedGeneration: seenWhileOnA,
+    });
+    const staleBody = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/detach`, {
+      body: { expectedGeneration: seenWhileOnA },
+    });
+    expect(staleBody.status).toBe(409);
+    expect(await getDisk(d.id)).toMatchObject({ state: 'in-use', vm_id: b.id, generation: now.generation });
+
+    // With the current generation it goes through.
+    const fresh = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${d.id}/detach`, {
+      headers: { 'if-match': `"${now.generation}"` },
+    });
+    expect(fresh.status).toBe(202);
+    expect((await settled(fresh.body.id)).status).toBe('completed');
+  }, 60_000);
+
+  it('refuses bad input with a clear 4xx and leaves no file behind', async () => {
+    const before = files();
+    const cases: [unknown, number, string][] = [
+      [{ name: 'neg', size: -1 }, 400, 'size'],
+      [{ name: 'zero', size: 0 }, 400, 'size'],
+      [{ name: 'huge', size: 10_000_000 }, 400, 'size'],
+      [{ name: 'half', size: 1.5 }, 400, 'size'],
+      [{ name: '../etc/passwd', size: 1 }, 400, 'name'],
+      [{ name: 'a/b', size: 1 }, 400, 'name'],
+      [{ name: 'ok', size: 1, format: 'vmdk' }, 400, 'format'],
+      [{ name: 'ok', size: 1, path: '/etc/shadow' }, 400, 'path'],
+    ];
+    for (const [body, status, field] of cases) {
+      const res = await suite.request<Problem>('POST', '/api/v1/disks', { body });
+      expect({ body, status: res.status }).toEqual({ body, status });
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(JSON.stringify(res.body)).toContain(`"field":"${field}"`);
+    }
+    const d = await disk();
+    const unknownVm = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vmId: '00000000-0000-4000-8000-000000000000' },
+    });
+    expect(unknownVm.status).toBe(404);
+    expect(unknownVm.body.detail).toContain('00000000-0000-4000-8000-000000000000');
+    expect(await getDisk(d.id)).toMatchObject({ state: 'available', generation: d.generation });
+    const duplicate = await suite.request<Problem>('POST', '/api/v1/disks', {
+      body: { name: d.name, size: 1 },
+    });
+    expect(duplicate.status).toBe(409);
+    expect(
+      (await suite.request('POST', `/api/v1/disks/not-a-uuid/attach`, { body: { vmId: d.id } })).status,
+    ).toBe(400);
+    expect(
+      (await suite.request('GET', '/api/v1/volume-operations/00000000-0000-4000-8000-000000000000')).status,
+    ).toBe(404);
+    expect(files()).toEqual([...before, `${d.id}.qcow2`].sort());
+  }, 30_000);
+
+  it('serves the power-state checks over NATS: state, validate-powered-off, power-off', async () => {
+    const running = await vm('running');
+    expect((await rpc<VmPowerDto>(DiskSubjects.POWER_STATE, { vmId: running.id })).data).toMatchObject({
+      vmId: running.id,
+      state: 'running',
+      running: true,
+    });
+    expect((await rpc(DiskSubjects.VALIDATE_POWERED_OFF, { vmId: running.id })).error).toMatchObject({
+      code: 'CONFLICT',
+    });
+    const off = await rpc<VmPowerDto>(DiskSubjects.POWER_OFF, { vmId: running.id, timeoutMs: 20_000 });
+    expect(off.data).toMatchObject({ running: false, state: 'stopped' });
+    expect(
+      (await rpc<VmPowerDto>(DiskSubjects.VALIDATE_POWERED_OFF, { vmId: running.id })).data,
+    ).toMatchObject({
+      running: false,
+    });
+    expect(suite.qemuPids()).not.toContain(
+      (await suite.request<VmDto>('GET', `/api/v1/vms/${running.id}`)).body.pid,
+    );
+    expect(
+      (await rpc(DiskSubjects.POWER_STATE, { vmId: '00000000-0000-4000-8000-000000000000' })).error,
+    ).toMatchObject({ code: 'NOT_FOUND' });
+  }, 60_000);
+});
