@@ -11,6 +11,7 @@ import { ManagedProcess } from '@ferry/testing';
 import { spawn } from 'node:child_process';
 import { Suite } from '../support/suite';
 import { closedLoop, httpGetter, median, sequential } from './load';
+import { benchDiskOps } from './disk-ops';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -154,6 +155,10 @@ async function main(): Promise<void> {
     await Promise.all(helpers.map((h) => h.stop()));
     await suite.dispose();
   }
+
+  // Disk attach/detach and create against raw QMP and qemu-img, in a suite of their own that
+  // starts after the one above is gone (with its fleet of VMs).
+  await benchDiskOps(emit);
 }
 
 main().catch((err: Error) => {

@@ -67,8 +67,14 @@ function qmpRunning(path: string): Promise<void> {
 }
 
 // The options repeat qemuArgs() on purpose: the floor must not depend on the code it measures.
-/** The floor: qemu-system-x86_64 with the same options, from exec to a QMP socket that says running. */
-async function bareStart(dir: string, accel: string): Promise<number> {
+/**
+ * The floor: qemu-system-x86_64 with the same options, from exec to a QMP socket that says running.
+ * Returns that time, QEMU's pid (the caller kills it) and the QMP socket, free for another client.
+ */
+export async function bareQemu(
+  dir: string,
+  accel: string,
+): Promise<{ ms: number; pid: number; qmp: string }> {
   const sock = join(dir, 'qmp.sock');
   const pidFile = join(dir, 'qemu.pid');
   const t0 = performance.now();
@@ -99,8 +105,7 @@ async function bareStart(dir: string, accel: string): Promise<number> {
   ]);
   await qmpRunning(sock);
   const ms = performance.now() - t0;
-  process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-  return ms;
+  return { ms, pid: Number(readFileSync(pidFile, 'utf8')), qmp: sock };
 }
 
 export async function benchVmStart(
@@ -127,7 +132,9 @@ export async function benchVmStart(
         idleRss = rssKiB(running.pid!);
       }
       await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
-      bare.push(await bareStart(dir, accel));
+      const qemu = await bareQemu(dir, accel);
+      process.kill(qemu.pid, 'SIGKILL');
+      bare.push(qemu.ms);
     }
     const gw = median(gateway);
     const floor = median(bare);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { DiskDto, RpcErrorBody, VmDto, VmPowerDto, VolumeOperationDto } from '@ferry/contracts';
-import { DiskSubjects } from '@ferry/contracts';
+import { DiskSubjects, volumeDeviceId } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
@@ -122,9 +122,13 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
         'attach-device:done',
         'verify-device:done',
       ]);
-      expect(op.correlation).toMatchObject({ vm_id: running.id, device_id: d.id, live: true });
+      expect(op.correlation).toMatchObject({
+        vm_id: running.id,
+        device_id: volumeDeviceId(d.id),
+        live: true,
+      });
       expect(op.correlation!.by_id_path).toBe(
-        `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${d.id.replace(/-/g, '').slice(0, 20)}`,
+        `/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_${volumeDeviceId(d.id).replace(/-/g, '').slice(0, 20)}`,
       );
 
       const inUse = await getDisk(d.id);
@@ -134,7 +138,7 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
         mount_point: op.correlation!.by_id_path,
       });
       expect(inUse.generation).toBeGreaterThan(d.generation);
-      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).toContain(d.id);
+      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).toContain(volumeDeviceId(d.id));
       const listed = await suite.request<DiskDto[]>('GET', `/api/v1/disks?vmId=${running.id}&state=in-use`);
       expect(listed.body.map((x) => x.id)).toEqual([d.id]);
 
@@ -146,7 +150,7 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
 
       await detach(d.id);
       expect(await getDisk(d.id)).toMatchObject({ state: 'available', vm_id: null, mount_point: null });
-      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).not.toContain(d.id);
+      expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).not.toContain(volumeDeviceId(d.id));
 
       expect((await suite.request('DELETE', `/api/v1/disks/${d.id}`)).status).toBe(204);
       expect(existsSync(d.path!)).toBe(false);

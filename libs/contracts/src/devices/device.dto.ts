@@ -1,8 +1,11 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import type { VmState } from '../vms/vm.dto';
 
-/** Device ids end up in QMP ids and QEMU options: lowercase letters, digits and "-", 1–63 chars. */
-export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * Device ids end up in QMP ids and QEMU options: lowercase letters, digits and "-", 1–63 chars,
+ * starting with a letter (QEMU refuses a qdev id that does not: "expects an identifier").
+ */
+export const DEVICE_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** An absolute path without NUL, commas or newlines (it is passed to QEMU). */
 export const IMAGE_PATH_PATTERN = /^\/[^\0\n,]{1,4095}$/;
 
@@ -12,7 +15,9 @@ export class AttachDeviceRequest {
   @IsUUID()
   vmId!: string;
   /** Stable id of the device; also its QMP id and, without dashes, its SCSI serial. */
-  @Matches(DEVICE_ID_PATTERN, { message: 'deviceId must be 1-63 lowercase letters, digits or "-"' })
+  @Matches(DEVICE_ID_PATTERN, {
+    message: 'deviceId must be 1-63 lowercase letters, digits or "-", starting with a letter',
+  })
   deviceId!: string;
   /** Absolute path of the image file on the VM's host. */
   @Matches(IMAGE_PATH_PATTERN, { message: 'path must be absolute, without commas or newlines' })
@@ -27,7 +32,9 @@ export class AttachDeviceRequest {
 export class DeviceRefRequest {
   @IsUUID()
   vmId!: string;
-  @Matches(DEVICE_ID_PATTERN, { message: 'deviceId must be 1-63 lowercase letters, digits or "-"' })
+  @Matches(DEVICE_ID_PATTERN, {
+    message: 'deviceId must be 1-63 lowercase letters, digits or "-", starting with a letter',
+  })
   deviceId!: string;
   /** Deadline of the QEMU side (guest release on detach, the commit job on consolidate), in ms; default 10000. */
   @IsOptional()

@@ -27,6 +27,11 @@ export const DISK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const MAX_DISK_SIZE_GIB = 65_536;
 export const GIB = 1024 ** 3;
 
+/** The device id a disk has on a VM (vm-operator's `deviceId`): QEMU ids must start with a letter. */
+export function volumeDeviceId(diskId: string): string {
+  return `vol-${diskId}`;
+}
+
 /** Body of `POST /disks`. */
 export class CreateDiskRequest {
   /** Unique among the disks that exist. The file is named after the disk id, never after this. */

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { AttachedDeviceDto } from '@ferry/contracts';
-import { DeviceSubjects, FerryError, VmSubjects } from '@ferry/contracts';
+import { DeviceSubjects, FerryError, VmSubjects, volumeDeviceId } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
 import type {
   DeviceCorrelation,
@@ -80,7 +80,7 @@ export class LocalBackend implements VolumeBackend {
   async attach(disk: DiskRef, vmId: string): Promise<DeviceCorrelation> {
     const device = await this.client.send(
       DeviceSubjects.ATTACH,
-      { vmId, deviceId: disk.id, path: disk.ref, format: disk.format, readOnly: false },
+      { vmId, deviceId: volumeDeviceId(disk.id), path: disk.ref, format: disk.format, readOnly: false },
       { timeoutMs: this.options.timeoutMs },
     );
     return correlationOf(device);
@@ -90,7 +90,7 @@ export class LocalBackend implements VolumeBackend {
     try {
       await this.client.send(
         DeviceSubjects.DETACH,
-        { vmId, deviceId: disk.id, timeoutMs },
+        { vmId, deviceId: volumeDeviceId(disk.id), timeoutMs },
         { timeoutMs: Math.max(this.options.timeoutMs, timeoutMs + 5000) },
       );
     } catch (err) {
@@ -109,13 +109,16 @@ export class LocalBackend implements VolumeBackend {
         throw err;
       });
     if (!listed) return null;
-    const device = listed.items.find((d) => d.deviceId === disk.id);
+    const device = listed.items.find((d) => d.deviceId === volumeDeviceId(disk.id));
     if (!device) return null;
     if (device.path !== disk.ref)
-      throw FerryError.conflict(`VM ${vmId} has a device "${disk.id}" with another image (${device.path})`, {
-        vmId,
-        deviceId: disk.id,
-      });
+      throw FerryError.conflict(
+        `VM ${vmId} has a device "${device.deviceId}" with another image (${device.path})`,
+        {
+          vmId,
+          deviceId: device.deviceId,
+        },
+      );
     return {
       deviceId: device.deviceId,
       byIdPath: device.byIdPath,
