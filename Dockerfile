@@ -27,10 +27,13 @@ ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FE
 # vm-operator runs QEMU: the same image plus qemu-system-x86 and qemu-utils. It needs /dev/kvm from
 # the host for KVM (TCG otherwise; the kvm group or root to open it). In a container, VMs live as long
 # as the container: they outlive a vm-operator crash only when vm-operator runs on the host itself.
+# volume-daemon uses this image too (FERRY_APP=volume-daemon) for qemu-img, with the disk directory
+# shared with vm-operator.
 FROM runtime AS vm-operator
 USER root
 RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils \
-    && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms && chown node /var/lib/ferry/vms
+    && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms /var/lib/ferry/disks \
+    && chown node /var/lib/ferry/vms /var/lib/ferry/disks
 USER node
 ENV FERRY_APP=vm-operator
 

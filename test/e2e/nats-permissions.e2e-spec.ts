@@ -67,6 +67,29 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
     }
   });
 
+  it('lets volume-daemon drive vm-operator and publish its events: a disk attached to a VM', async () => {
+    const template = randomName('perm');
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+    const vm = (await suite.request<{ id: string }>('POST', '/api/v1/vms', { body: { template } })).body;
+    const disk = (
+      await suite.request<{ id: string }>('POST', '/api/v1/disks', { body: { name: template, size: 1 } })
+    ).body;
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${disk.id}`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      const op = await suite.request<{ id: string }>('POST', `/api/v1/disks/${disk.id}/attach`, {
+        body: { vmId: vm.id },
+      });
+      expect(op.status).toBe(202);
+      await sse.waitFor((m) => m.data.type === 'ferry.volume-daemon.disk.attached', 20_000);
+    } finally {
+      sse.close();
+    }
+  });
+
   it('refuses a service subjects that are not its own', async () => {
     const nc = await connect(parseNatsUrl(suite.natsUrlFor('host-capability')));
     try {
