@@ -9,11 +9,23 @@ import type { OperationRecord, OperationsRepository } from './operations.reposit
 import { toOperationDto } from './operations.repository';
 
 export interface ContextDeps {
+  /** True once this replica has given up its operations (shutdown past its grace). */
+  abandoned: () => boolean;
   tx: Transactional;
   events: EventFactory;
   disks: DisksRepository;
   operations: OperationsRepository;
   transitions: DiskTransitions;
+}
+
+/**
+ * Thrown instead of writing anything once the replica has abandoned its operations: what it would
+ * record (a failure caused by its own NATS client closing) would be false. Another replica resumes.
+ */
+export class OperationAbandoned extends Error {
+  constructor(id: string) {
+    super(`operation ${id} abandoned by a replica that is shutting down`);
+  }
 }
 
 export function errorOf(err: unknown): OperationErrorDto {
@@ -58,12 +70,17 @@ export class OperationContext {
     return disk;
   }
 
+  private live(): void {
+    if (this.deps.abandoned()) throw new OperationAbandoned(this.op.id);
+  }
+
   /** Runs one step and records it as done (with `detail`) or failed (with the error). */
   async step<T>(
     name: string,
     work: () => Promise<T>,
     detail?: (result: T) => string | undefined,
   ): Promise<T> {
+    this.live();
     try {
       const result = await work();
       await this.record(name, 'done', detail?.(result));
@@ -75,6 +92,7 @@ export class OperationContext {
   }
 
   record(name: string, status: 'done' | 'failed' | 'skipped', detail?: string): Promise<void> {
+    this.live();
     const step = { name, status, at: new Date().toISOString(), ...(detail ? { detail } : {}) };
     return this.deps.operations.addStep(this.op.id, step);
   }
@@ -85,6 +103,7 @@ export class OperationContext {
     reason: string,
     also?: (uow: UnitOfWork, disk: DiskRecord) => Promise<void>,
   ): Promise<DiskRecord> {
+    this.live();
     return this.deps.tx.run(async (uow) => {
       const disk = await this.deps.transitions.change(uow, this.op.diskId, this.op.id, change, reason);
       await also?.(uow, disk);
@@ -114,6 +133,7 @@ export class OperationContext {
     outcome: { status: 'completed' } | { status: 'failed'; error: OperationErrorDto },
     name: string,
   ): Promise<void> {
+    this.live();
     await this.deps.tx.run(async (uow) => {
       await this.deps.disks.delete(uow.em, this.op.diskId, this.op.id);
       const finished = await this.deps.operations.finish(
@@ -144,6 +164,7 @@ export class OperationContext {
     reason: string,
     also?: (uow: UnitOfWork, disk: DiskRecord) => Promise<void>,
   ): Promise<VolumeOperationDto | undefined> {
+    this.live();
     return this.deps.tx.run(async (uow) => {
       const current = await this.deps.disks.lock(uow.em, this.op.diskId);
       if (current && current.operationId === this.op.id) {

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type {
+  BeforeApplicationShutdown,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventFactory, Transactional, withTimeout } from '@ferry/platform';
 import type { QueryRunner } from 'typeorm';
@@ -14,7 +18,7 @@ import { runCleanup } from './flows/cleanup.flow';
 import { runDetach } from './flows/detach.flow';
 import type { FlowDeps } from './flows/flow-deps';
 import { runCreate, runDelete } from './flows/provision.flow';
-import { OperationContext, errorOf } from './operation-context';
+import { OperationAbandoned, OperationContext, errorOf } from './operation-context';
 import type { OperationRecord } from './operations.repository';
 import { OperationsRepository } from './operations.repository';
 
@@ -30,7 +34,9 @@ const REPLICA_LOCK_NAMESPACE = 0x766f6c;
  * operation's runner is gone. Recovery runs at start-up and then every VOLUME_RECOVERY_INTERVAL_MS.
  */
 @Injectable()
-export class OperationRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OperationRunner
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(OperationRunner.name);
   readonly replicaId = randomUUID();
   private readonly running = new Map<string, Promise<void>>();
@@ -38,6 +44,7 @@ export class OperationRunner implements OnApplicationBootstrap, OnApplicationShu
   private timer?: NodeJS.Timeout;
   private recovering = false;
   private closing = false;
+  private abandoned = false;
   private readonly deps: FlowDeps;
 
   constructor(
@@ -69,17 +76,27 @@ export class OperationRunner implements OnApplicationBootstrap, OnApplicationShu
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before any onApplicationShutdown: the NATS client and the database are still open, so running
+  // operations can finish. Past the grace they are abandoned (nothing more is written for them) and,
+  // once this replica's lock is gone, another replica or the next start resumes them.
+  async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
-    // Unfinished work is not lost: once this replica's lock is gone, another one (or the next start) resumes it.
     await withTimeout(
       this.idle(),
       this.config.SHUTDOWN_GRACE_MS,
       () => new Error('operations still running'),
-    ).catch((err: Error) =>
-      this.logger.warn({ msg: 'shutting down with operations in flight', error: err.message }),
-    );
+    ).catch((err: Error) => {
+      this.abandoned = true;
+      this.logger.warn({
+        msg: 'abandoning operations in flight; another replica resumes them',
+        error: err.message,
+        operations: [...this.running.keys()],
+      });
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.lockHolder?.release().catch(() => undefined);
   }
 
@@ -139,6 +156,7 @@ export class OperationRunner implements OnApplicationBootstrap, OnApplicationShu
     const ctx = new OperationContext(
       op,
       {
+        abandoned: () => this.abandoned,
         tx: this.tx,
         events: this.events,
         disks: this.disks,
@@ -166,6 +184,7 @@ export class OperationRunner implements OnApplicationBootstrap, OnApplicationShu
         }
       }
     } catch (err) {
+      if (err instanceof OperationAbandoned) return;
       // A flow settles its own failures; this is a bug or a lost database. Leave a record that says so.
       this.logger.error(
         { msg: 'operation crashed', operationId: op.id, type: op.type, error: (err as Error).message },
