@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import type { DiskDto, RpcErrorBody, VmDto, VmPowerDto, VolumeOperationDto } from '@ferry/contracts';
-import { DiskSubjects, volumeDeviceId } from '@ferry/contracts';
+import { DeviceSubjects, DiskSubjects, volumeDeviceId } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
@@ -226,6 +227,46 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
     });
     expect(fresh.status).toBe(202);
     expect((await settled(fresh.body.id)).status).toBe('completed');
+  }, 60_000);
+
+  it('rolls a failed attach back to available, with the failure on the operation and in an event', async () => {
+    const running = await vm('running');
+    const d = await disk();
+    // The VM already has a device of that id with another image: vm-operator refuses the attach.
+    const stray = `${suite.vmRuntimeDir}/${randomName('stray')}.qcow2`;
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', stray, '16M']);
+    const plugged = await rpc(DeviceSubjects.ATTACH, {
+      vmId: running.id,
+      deviceId: volumeDeviceId(d.id),
+      path: stray,
+      format: 'qcow2',
+      readOnly: false,
+    });
+    expect(plugged.error).toBeUndefined();
+    const sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?subject=${d.id}`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    try {
+      const accepted = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${d.id}/attach`, {
+        body: { vmId: running.id },
+      });
+      expect(accepted.status).toBe(202);
+      const op = await settled(accepted.body.id);
+      expect(op).toMatchObject({ status: 'failed', error: { code: 'CONFLICT' } });
+      expect(op.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+        'attach-device:failed',
+        'roll-back:done',
+      ]);
+      const failed = await sse.waitFor((m) => m.data.type === 'ferry.volume-daemon.operation.failed');
+      expect(failed.data.data).toMatchObject({ operation: { id: op.id, status: 'failed' } });
+    } finally {
+      sse.close();
+    }
+    const after = await getDisk(d.id);
+    expect(after).toMatchObject({ state: 'available', vm_id: null, operation_id: null });
+    expect(after.last_error).toContain('another image');
+    // The stray device is the VM's own business: the roll-back did not unplug an image that is not ours.
+    expect(await qmpBlockDevices(suite.vmRuntimeDir, running.id)).toContain(volumeDeviceId(d.id));
   }, 60_000);
 
   it('refuses bad input with a clear 4xx and leaves no file behind', async () => {

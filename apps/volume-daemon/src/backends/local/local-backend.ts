@@ -111,14 +111,8 @@ export class LocalBackend implements VolumeBackend {
     if (!listed) return null;
     const device = listed.items.find((d) => d.deviceId === volumeDeviceId(disk.id));
     if (!device) return null;
-    if (device.path !== disk.ref)
-      throw FerryError.conflict(
-        `VM ${vmId} has a device "${device.deviceId}" with another image (${device.path})`,
-        {
-          vmId,
-          deviceId: device.deviceId,
-        },
-      );
+    // A device of that id with another image is not this disk (and not ours to unplug).
+    if (device.path !== disk.ref) return null;
     return {
       deviceId: device.deviceId,
       byIdPath: device.byIdPath,
