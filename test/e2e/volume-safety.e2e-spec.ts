@@ -19,29 +19,16 @@ describe('volume safety (volume-daemon, real QEMU)', () => {
   let nc: NatsConnection;
   const template = randomName('tpl');
 
-  const vm = async (state: 'running' | 'stopped'): Promise<VmDto> => {
-    const created = (await suite.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
-    if (state === 'running') {
-      await suite.request('POST', `/api/v1/vms/${created.id}/actions/start`);
-      await suite.waitForVmState(created.id, 'running');
-    }
-    return created;
-  };
+  const vm = (state: 'running' | 'stopped'): Promise<VmDto> => suite.createVm(template, state);
+
   const disk = async (): Promise<DiskDto> =>
     (await suite.request<DiskDto>('POST', '/api/v1/disks', { body: { name: randomName('d'), size: 1 } }))
       .body;
   const getDisk = async (id: string) => (await suite.request<DiskDto>('GET', `/api/v1/disks/${id}`)).body;
   const operation = async (id: string) =>
     (await suite.request<VolumeOperationDto>('GET', `/api/v1/volume-operations/${id}`)).body;
-  const settled = (id: string, timeoutMs = 40_000) =>
-    eventually(
-      async () => {
-        const op = await operation(id);
-        return op.status === 'completed' || op.status === 'failed' ? op : undefined;
-      },
-      timeoutMs,
-      `operation ${id} finished`,
-    );
+  const settled = (id: string) => suite.waitForOperation(id);
+
   const attach = async (diskId: string, vmId: string) => {
     const res = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${diskId}/attach`, {
       body: { vmId },

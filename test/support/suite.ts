@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceName, VmDto, VmState } from '@ferry/contracts';
+import type { ServiceName, VmDto, VmState, VolumeOperationDto } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
 import { NatsServerProcess, createTestDatabase, eventually, freePort, spawnService } from '@ferry/testing';
 
@@ -150,6 +150,30 @@ export class Suite {
       },
       timeoutMs,
       `VM ${id} ${state}`,
+    );
+  }
+
+  /** Creates a VM from `template`, started and running when `state` says so. */
+  async createVm(template: string, state: 'running' | 'stopped'): Promise<VmDto> {
+    const created = (await this.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
+    if (state === 'running') {
+      await this.request('POST', `/api/v1/vms/${created.id}/actions/start`);
+      await this.waitForVmState(created.id, 'running');
+    }
+    return created;
+  }
+
+  /** Polls GET /volume-operations/{id} until the operation has finished (completed, failed or cancelled). */
+  async waitForOperation(id: string, timeoutMs = 40_000): Promise<VolumeOperationDto> {
+    return eventually(
+      async () => {
+        const op = (await this.request<VolumeOperationDto>('GET', `/api/v1/volume-operations/${id}`)).body;
+        return op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
+          ? op
+          : undefined;
+      },
+      timeoutMs,
+      `operation ${id} finished`,
     );
   }
 

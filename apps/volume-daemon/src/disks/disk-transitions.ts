@@ -25,13 +25,21 @@ export class DiskTransitions {
     reason: string,
   ): Promise<DiskRecord> {
     const before = await this.disks.lock(uow.em, id);
-    const after = before && (await this.disks.change(uow.em, id, heldBy, change));
-    if (!before || !after) {
-      throw FerryError.conflict(`disk ${id} is no longer held by ${heldBy ?? 'no operation'}`, {
-        id,
-        operationId: before?.operationId ?? null,
-      });
-    }
+    if (!before) throw this.lost(id, heldBy, null);
+    return this.changeLocked(uow, before, heldBy, change, reason);
+  }
+
+  /** The same, for a caller that has already locked the row (`before`) in this transaction. */
+  async changeLocked(
+    uow: UnitOfWork,
+    before: DiskRecord,
+    heldBy: string | null,
+    change: DiskChange,
+    reason: string,
+  ): Promise<DiskRecord> {
+    const id = before.id;
+    const after = await this.disks.change(uow.em, id, heldBy, change);
+    if (!after) throw this.lost(id, heldBy, before.operationId);
     if (before.state !== after.state) {
       await uow.emit(
         this.events.create(DiskEvents.STATE_CHANGED, id, {
@@ -46,5 +54,12 @@ export class DiskTransitions {
       );
     }
     return after;
+  }
+
+  private lost(id: string, heldBy: string | null, operationId: string | null): FerryError {
+    return FerryError.conflict(`disk ${id} is no longer held by ${heldBy ?? 'no operation'}`, {
+      id,
+      operationId,
+    });
   }
 }

@@ -247,7 +247,7 @@ export class DisksService {
         correlationId: currentCorrelationId() ?? null,
         claimedBy: this.runner.replicaId,
       });
-      await this.transitions.change(uow, disk.id, null, { ...b.change, operationId: op.id }, b.reason);
+      await this.transitions.changeLocked(uow, disk, null, { ...b.change, operationId: op.id }, b.reason);
       return op;
     });
   }

@@ -168,9 +168,9 @@ export class OperationContext {
     return this.deps.tx.run(async (uow) => {
       const current = await this.deps.disks.lock(uow.em, this.op.diskId);
       if (current && current.operationId === this.op.id) {
-        const disk = await this.deps.transitions.change(
+        const disk = await this.deps.transitions.changeLocked(
           uow,
-          current.id,
+          current,
           this.op.id,
           { ...change, state: change.state ?? current.state, operationId: null },
           reason,

@@ -166,7 +166,8 @@ export class OperationRunner
       resumed,
     );
     try {
-      await this.operations.markExecuting(op.id);
+      // A create is recorded as executing when it is accepted; the others start pending.
+      if (op.status === 'pending') await this.operations.markExecuting(op.id);
       switch (op.type) {
         case 'create':
           return await runCreate(ctx, this.deps, this.disks, this.events, this.tx);
