@@ -1,6 +1,7 @@
 export * from './bootstrap/bootstrap';
 export * from './common/process';
 export * from './common/with-timeout';
+export * from './common/retrying';
 export * from './config/load-config';
 export * from './config/platform.config';
 export * from './context/request-context';
@@ -22,3 +23,4 @@ export * from './nats/rpc-error';
 export * from './nats/rpc-exception.filter';
 export * from './nats/validation';
 export * from './platform.module';
+export * from './replicas/replica-liveness';

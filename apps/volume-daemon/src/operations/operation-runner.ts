@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type {
   BeforeApplicationShutdown,
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventFactory, Transactional, withTimeout } from '@ferry/platform';
-import type { QueryRunner } from 'typeorm';
+import { EventFactory, ReplicaLiveness, Transactional, withTimeout } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
 import { DiskTransitions } from '../disks/disk-transitions';
@@ -38,9 +36,8 @@ export class OperationRunner
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger(OperationRunner.name);
-  readonly replicaId = randomUUID();
+  private readonly liveness: ReplicaLiveness;
   private readonly running = new Map<string, Promise<void>>();
-  private lockHolder?: QueryRunner;
   private timer?: NodeJS.Timeout;
   private recovering = false;
   private closing = false;
@@ -48,7 +45,7 @@ export class OperationRunner
   private readonly deps: FlowDeps;
 
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly tx: Transactional,
     private readonly events: EventFactory,
     private readonly disks: DisksRepository,
@@ -57,6 +54,7 @@ export class OperationRunner
     @Inject(VOLUME_BACKEND) backend: VolumeBackend,
     private readonly config: VolumeDaemonConfig,
   ) {
+    this.liveness = new ReplicaLiveness(ds, REPLICA_LOCK_NAMESPACE);
     this.deps = {
       backend,
       retryMs: config.VOLUME_BACKEND_RETRY_MS,
@@ -65,12 +63,7 @@ export class OperationRunner
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lockHolder = this.ds.createQueryRunner();
-    await this.lockHolder.connect();
-    await this.lockHolder.query('SELECT pg_advisory_lock($1, hashtext($2))', [
-      REPLICA_LOCK_NAMESPACE,
-      this.replicaId,
-    ]);
+    await this.liveness.hold();
     void this.recover();
     this.timer = setInterval(() => void this.recover(), this.config.VOLUME_RECOVERY_INTERVAL_MS);
     this.timer.unref();
@@ -96,8 +89,12 @@ export class OperationRunner
     });
   }
 
+  get replicaId(): string {
+    return this.liveness.replicaId;
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.lockHolder?.release().catch(() => undefined);
+    await this.liveness.release();
   }
 
   /** Runs an operation this replica accepted, in the background. */
@@ -123,33 +120,22 @@ export class OperationRunner
     if (this.recovering || this.closing) return;
     this.recovering = true;
     try {
-      for (const op of await this.operations.unfinished()) {
-        if (this.running.has(op.id) || op.claimedBy === this.replicaId) continue;
-        if (op.claimedBy && (await this.isAlive(op.claimedBy))) continue;
-        if (!(await this.operations.claim(op.id, op.claimedBy, this.replicaId))) continue;
+      const orphans = (await this.operations.unfinished()).filter((op) => !this.running.has(op.id));
+      const claim = (op: OperationRecord) => this.operations.claim(op.id, op.claimedBy, this.replicaId);
+      for (const op of await this.liveness.adopt(orphans, claim)) {
         this.logger.warn({
           msg: 'resuming an operation its replica left unfinished',
           operationId: op.id,
           type: op.type,
           diskId: op.diskId,
         });
-        this.start({ ...op, claimedBy: this.replicaId }, true);
+        this.start(op, true);
       }
     } catch (err) {
       this.logger.error({ msg: 'recovery pass failed', error: (err as Error).message });
     } finally {
       this.recovering = false;
     }
-  }
-
-  private isAlive(replicaId: string): Promise<boolean> {
-    return this.ds.transaction(async (em) => {
-      const [row] = (await em.query('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS free', [
-        REPLICA_LOCK_NAMESPACE,
-        replicaId,
-      ])) as { free: boolean }[];
-      return !row!.free;
-    });
   }
 
   private async execute(op: OperationRecord, resumed: boolean): Promise<void> {

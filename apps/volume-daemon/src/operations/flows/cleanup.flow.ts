@@ -3,7 +3,7 @@ import { FerryError } from '@ferry/contracts';
 import type { DiskRecord } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
 import { errorOf, refOf } from '../operation-context';
-import { retrying } from '../retrying';
+import { retrying } from '@ferry/platform';
 import { attachAndVerify } from './attach.flow';
 import { detachAndVerify } from './detach.flow';
 import type { FlowDeps } from './flow-deps';

@@ -4,7 +4,7 @@ import { toDiskDto } from '../../disks/disk-dto';
 import type { DisksRepository } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
 import { errorOf, refOf } from '../operation-context';
-import { retrying } from '../retrying';
+import { retrying } from '@ferry/platform';
 import type { FlowDeps } from './flow-deps';
 
 /**

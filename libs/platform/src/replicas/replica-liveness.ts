@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, QueryRunner } from 'typeorm';
+
+/**
+ * "Is the replica that claimed this work still alive?", answered by Postgres.
+ *
+ * Each replica holds a session advisory lock on its own id (in `namespace`, one per service) for as
+ * long as it lives. When a replica dies, Postgres drops its connection and with it the lock, so a
+ * `pg_try_advisory_xact_lock` on a dead replica's id succeeds at once: no leases, no clocks. Work that
+ * records the replica running it can therefore be taken over the moment its runner is gone.
+ */
+export class ReplicaLiveness {
+  readonly replicaId = randomUUID();
+  private holder?: QueryRunner;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly namespace: number,
+  ) {}
+
+  /** Takes this replica's own lock; call once at start-up. */
+  async hold(): Promise<void> {
+    this.holder = this.ds.createQueryRunner();
+    await this.holder.connect();
+    await this.holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [this.namespace, this.replicaId]);
+  }
+
+  /** Lets go of the lock (and its connection); call last at shutdown. */
+  async release(): Promise<void> {
+    await this.holder?.release().catch(() => undefined);
+    this.holder = undefined;
+  }
+
+  async isAlive(replicaId: string): Promise<boolean> {
+    if (replicaId === this.replicaId) return true;
+    return this.ds.transaction(async (em) => {
+      const [row] = (await em.query('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS free', [
+        this.namespace,
+        replicaId,
+      ])) as { free: boolean }[];
+      return !row!.free;
+    });
+  }
+
+  /**
+   * The items (jobs, operations) whose replica is gone, each claimed for this replica. `claim` must be
+   * a compare-and-set on the item's `claimedBy`, so two replicas never adopt the same item.
+   */
+  async adopt<T extends { claimedBy: string | null }>(
+    items: T[],
+    claim: (item: T) => Promise<boolean>,
+  ): Promise<T[]> {
+    const adopted: T[] = [];
+    for (const item of items) {
+      if (item.claimedBy === this.replicaId) continue;
+      if (item.claimedBy && (await this.isAlive(item.claimedBy))) continue;
+      if (await claim(item)) adopted.push({ ...item, claimedBy: this.replicaId });
+    }
+    return adopted;
+  }
+}
