@@ -15,6 +15,7 @@ import type { EntityManager } from 'typeorm';
 import { byIdPathOf, scsiAddress } from '../drivers/qemu/qemu-args';
 import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import { QmpError } from '../drivers/qemu/qmp-client';
 import type { VmRecord } from '../vms/entities/vm.entity';
 import { VmsRepository } from '../vms/vms.repository';
 import type { DeviceRecord } from './devices.repository';
@@ -56,7 +57,7 @@ export class DevicesService {
         await this.devices.insert(uow.em, vm.id, disk);
         let device: AttachedDeviceDto;
         if (vm.state === 'running') {
-          device = { ...(await this.qemu.attachDisk(vm.id, disk)), live: true };
+          device = { ...(await this.qemu.attachDisk(vm.id, disk).catch(refused(disk))), live: true };
           pluggedInto = vm.id;
         } else {
           const scsiId = (await this.devices.list(vm.id, uow.em)).findIndex(
@@ -269,4 +270,18 @@ export class DevicesService {
     }
     return vm;
   }
+}
+
+/**
+ * QEMU refusing a disk (the image is locked by another process, unreadable, not the format said) is
+ * the caller's to fix, and it must hear why: UNPROCESSABLE with QEMU's reason, the host path left out.
+ */
+function refused(disk: DiskSpec): (err: unknown) => never {
+  return (err) => {
+    if (!(err instanceof QmpError)) throw err;
+    const reason = err.message.split(disk.path).join('<image>');
+    throw new FerryError('UNPROCESSABLE', `QEMU refused device "${disk.deviceId}": ${reason}`, {
+      deviceId: disk.deviceId,
+    });
+  };
 }

@@ -74,7 +74,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 export class QemuDriver {
   private readonly logger = new Logger(QemuDriver.name);
   private readonly qmp = new Map<string, QmpClient>();
-  private accel?: Accelerator;
+  private accel?: Promise<Accelerator>;
 
   constructor(private readonly options: QemuDriverOptions) {}
 
@@ -96,17 +96,38 @@ export class QemuDriver {
     return paths;
   }
 
-  /** KVM when /dev/kvm can be opened for reading and writing, otherwise TCG. Probed once. */
+  /**
+   * KVM when /dev/kvm opens read-write and a paused KVM guest with `-cpu host` really starts,
+   * otherwise TCG. Probed once. An openable /dev/kvm is not enough: under some nested hypervisors
+   * QEMU aborts at vCPU reset ("failed to set MSR 0x10a"), and every VM start would fail.
+   */
   async accelerator(): Promise<Accelerator> {
     const wanted = this.options.accelerator ?? 'auto';
     if (wanted !== 'auto') return wanted;
-    if (!this.accel) {
-      this.accel = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
-        () => 'kvm' as const,
-        () => 'tcg' as const,
-      );
-    }
+    this.accel ??= this.detectAccelerator();
     return this.accel;
+  }
+
+  private async detectAccelerator(): Promise<Accelerator> {
+    const openable = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+    const failure = openable ? await this.kvmProbe() : '/dev/kvm cannot be opened read-write';
+    if (failure) this.logger.warn({ msg: 'KVM is not usable; VMs run under TCG', reason: failure });
+    return failure ? 'tcg' : 'kvm';
+  }
+
+  /** Starts a paused KVM guest and quits it over QMP on stdio; undefined when it worked, else why not. */
+  private kvmProbe(): Promise<string | undefined> {
+    const args = ['-machine', 'q35,accel=kvm', '-cpu', 'host', '-S', '-nodefaults', '-no-user-config'];
+    args.push('-display', 'none', '-m', '16M', '-qmp', 'stdio');
+    return new Promise((resolve) => {
+      const child = execFile(this.options.qemuBinary, args, { timeout: 15_000 }, (err, _out, stderr) =>
+        resolve(err ? stderr.trim().split('\n')[0] || err.message : undefined),
+      );
+      child.stdin?.end('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n');
+    });
   }
 
   async start(spec: VmSpec): Promise<StartedVm> {
