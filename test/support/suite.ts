@@ -30,6 +30,8 @@ export interface SuiteOptions {
  */
 export class Suite {
   readonly processes = new Map<ServiceName, ManagedProcess>();
+  /** The vm-operator VM that cleanup treats as the appliance (CLEANUP_APPLIANCE_VM). */
+  static readonly APPLIANCE = 'appliance';
   readonly adminKey = `fry_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
   gatewayUrl = '';
   /** vm-operator's VM_RUNTIME_DIR; short, because QMP socket paths must fit in 107 bytes. */
@@ -91,6 +93,14 @@ export class Suite {
         VOLUME_BACKEND_RETRY_MS: '5000',
         VOLUME_BACKEND_TIMEOUT_MS: '15000',
       };
+    if (service === 'cleanup')
+      return {
+        ...base,
+        CLEANUP_APPLIANCE_VM: Suite.APPLIANCE,
+        CLEANUP_RECOVERY_INTERVAL_MS: '500',
+        CLEANUP_STEP_TIMEOUT_MS: '60000',
+        CLEANUP_POWER_OFF_TIMEOUT_MS: '20000',
+      };
     if (service !== 'gateway') return base;
     return {
       ...base,
@@ -104,8 +114,9 @@ export class Suite {
     };
   }
 
-  async startService(service: ServiceName): Promise<ManagedProcess> {
-    const proc = spawnService(service, this.env(service));
+  /** `extraEnv` adds to (or overrides) the service's usual environment, for this start only. */
+  async startService(service: ServiceName, extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
+    const proc = spawnService(service, { ...this.env(service), ...extraEnv });
     this.processes.set(service, proc);
     await proc.waitFor(/"msg":"ready"/);
     return proc;
@@ -153,9 +164,12 @@ export class Suite {
     );
   }
 
-  /** Creates a VM from `template`, started and running when `state` says so. */
-  async createVm(template: string, state: 'running' | 'stopped'): Promise<VmDto> {
-    const created = (await this.request<VmDto>('POST', '/api/v1/vms', { body: { template } })).body;
+  /** Creates a VM from `template` (named `name` if given), started and running when `state` says so. */
+  async createVm(template: string, state: 'running' | 'stopped', name?: string): Promise<VmDto> {
+    const res = await this.request<VmDto>('POST', '/api/v1/vms', { body: { template, name } });
+    if (res.status !== 201)
+      throw new Error(`could not create a VM: ${res.status} ${JSON.stringify(res.body)}`);
+    const created = res.body;
     if (state === 'running') {
       await this.request('POST', `/api/v1/vms/${created.id}/actions/start`);
       await this.waitForVmState(created.id, 'running');

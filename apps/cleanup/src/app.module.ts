@@ -3,13 +3,17 @@ import { Module } from '@nestjs/common';
 import { PlatformModule } from '@ferry/platform';
 import type { CleanupConfig } from './config/cleanup.config';
 import { CLEANUP_DATABASE } from './database/cleanup.database';
+import { FailoverModule } from './failover/failover.module';
 
 @Module({})
 export class AppModule {
   static register(config: CleanupConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService({ service: 'cleanup', config, database: CLEANUP_DATABASE })],
+      imports: [
+        PlatformModule.forService({ service: 'cleanup', config, database: CLEANUP_DATABASE }),
+        FailoverModule,
+      ],
     };
   }
 }

@@ -19,6 +19,7 @@ import { TemplatesController } from './templates/templates.controller';
 import { VmsController } from './vms/vms.controller';
 import { DisksController } from './disks/disks.controller';
 import { VolumeOperationsController } from './disks/volume-operations.controller';
+import { FailoverController } from './failover/failover.controller';
 
 @Module({})
 export class AppModule {
@@ -39,6 +40,7 @@ export class AppModule {
         VmsController,
         DisksController,
         VolumeOperationsController,
+        FailoverController,
         EventsController,
         ApiKeysController,
       ],

@@ -17,3 +17,6 @@ export * from './disks/disk.dto';
 export * from './disks/disk.events';
 export * from './disks/disk.subjects';
 export * from './rpc/rpc-map';
+export * from './failover/failover.dto';
+export * from './failover/failover.events';
+export * from './failover/failover.subjects';

@@ -50,6 +50,16 @@ import type {
 } from '../disks/disk.dto';
 import type { DiskEventData } from '../disks/disk.events';
 import type { DiskSubjects } from '../disks/disk.subjects';
+import type {
+  CleanupFailoverRequest,
+  FailoverJobDto,
+  FailoverJobIdRequest,
+  FailoverJobListDto,
+  ListFailoverJobsRequest,
+  TestFailoverRequest,
+} from '../failover/failover.dto';
+import type { FailoverEventData } from '../failover/failover.events';
+import type { FailoverSubjects } from '../failover/failover.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -98,12 +108,24 @@ interface DiskRpc {
   [DiskSubjects.CLEANUP_TEST_FAILOVER]: Rpc<CleanupTestFailoverRequest, VolumeOperationDto>;
 }
 
+interface FailoverRpc {
+  [FailoverSubjects.TEST]: Rpc<TestFailoverRequest, FailoverJobDto>;
+  [FailoverSubjects.CLEANUP]: Rpc<CleanupFailoverRequest, FailoverJobDto>;
+  [FailoverSubjects.JOB_LIST]: Rpc<ListFailoverJobsRequest, FailoverJobListDto>;
+  [FailoverSubjects.JOB_GET]: Rpc<FailoverJobIdRequest, FailoverJobDto>;
+  [FailoverSubjects.JOB_RESUME]: Rpc<FailoverJobIdRequest, FailoverJobDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc;
+export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc & FailoverRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
 
 /** Every event type with the type of its `data`. */
-export type EventDataMap = TemplateEventData & VmEventData & DeviceEventData & DiskEventData;
+export type EventDataMap = TemplateEventData &
+  VmEventData &
+  DeviceEventData &
+  DiskEventData &
+  FailoverEventData;
 export type EventType = keyof EventDataMap;

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { JobStore } from '../jobs/job-store';
+import { JobsRepository } from '../jobs/jobs.repository';
+import { Peers } from '../saga/peers';
+import { SagaRunner } from '../saga/saga-runner';
+import { StepHandlers } from '../saga/steps';
+import { FailoverController } from './failover.controller';
+import { FailoverService } from './failover.service';
+
+@Module({
+  controllers: [FailoverController],
+  providers: [JobsRepository, JobStore, Peers, StepHandlers, SagaRunner, FailoverService],
+})
+export class FailoverModule {}

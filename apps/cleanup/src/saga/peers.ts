@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
+import {
+  DeviceSubjects,
+  DiskSubjects,
+  FerryError,
+  TemplateSubjects,
+  VmSubjects,
+  volumeDeviceId,
+} from '@ferry/contracts';
+import { FerryClient, retrying } from '@ferry/platform';
+import { CleanupConfig } from '../config/cleanup.config';
+
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof FerryError && err.code === 'NOT_FOUND';
+}
+
+/**
+ * What cleanup asks of vm-operator and volume-daemon. Every request has a timeout (the platform's
+ * NATS_REQUEST_TIMEOUT_MS unless a call says otherwise), and reads are retried while the peer is
+ * unavailable, within the step's deadline.
+ */
+@Injectable()
+export class Peers {
+  constructor(
+    private readonly client: FerryClient,
+    private readonly config: CleanupConfig,
+  ) {}
+
+  /** A read retried through a short outage of its peer (at most `budgetMs`). */
+  read<T>(call: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+    return retrying(budgetMs, call);
+  }
+
+  // ---- vm-operator ----
+
+  vm(id: string): Promise<VmDto> {
+    return this.read(() => this.client.send(VmSubjects.GET, { id }));
+  }
+
+  async vmOrNull(id: string): Promise<VmDto | null> {
+    return this.vm(id).catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+  }
+
+  async vmByName(name: string): Promise<VmDto | undefined> {
+    const { items } = await this.read(() => this.client.send(VmSubjects.LIST, {}));
+    return items.find((vm) => vm.name === name);
+  }
+
+  createVm(template: string, name: string): Promise<VmDto> {
+    return this.client.send(VmSubjects.CREATE, { template, name });
+  }
+
+  startVm(id: string): Promise<unknown> {
+    return this.client.send(VmSubjects.START, { id });
+  }
+
+  deleteVm(id: string): Promise<unknown> {
+    return this.client.send(VmSubjects.DELETE, { id });
+  }
+
+  async templateExists(name: string): Promise<boolean> {
+    return this.read(() => this.client.send(TemplateSubjects.GET, { name })).then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+  }
+
+  /** The guest path of the disk's device on the VM, as vm-operator sees it now (QMP when it runs). */
+  async devicePath(vmId: string, diskId: string): Promise<string | undefined> {
+    const list = await this.read(() => this.client.send(DeviceSubjects.LIST, { vmId }));
+    return list.items.find((d) => d.deviceId === volumeDeviceId(diskId))?.byIdPath;
+  }
+
+  // ---- volume-daemon ----
+
+  disk(id: string): Promise<DiskDto> {
+    return this.read(() => this.client.send(DiskSubjects.GET, { id }));
+  }
+
+  async disksOn(vmId: string): Promise<DiskDto[]> {
+    return (await this.read(() => this.client.send(DiskSubjects.LIST, { vmId }))).items;
+  }
+
+  attach(id: string, vmId: string): Promise<VolumeOperationDto> {
+    return this.client.send(DiskSubjects.ATTACH, { id, vmId });
+  }
+
+  detach(id: string): Promise<VolumeOperationDto> {
+    return this.client.send(DiskSubjects.DETACH, { id });
+  }
+
+  /** Seed 002's daemon call: the volume leaves the (powered-off) test VM for the appliance VM. */
+  returnToAppliance(volumeId: string, testVmId: string, applianceVmId: string): Promise<VolumeOperationDto> {
+    return this.client.send(DiskSubjects.CLEANUP_TEST_FAILOVER, {
+      test_vm_id: testVmId,
+      volume_id: volumeId,
+      oma_vm_id: applianceVmId,
+      delete_vm: false,
+      force_clean: false,
+    });
+  }
+
+  powerState(vmId: string) {
+    return this.read(() => this.client.send(DiskSubjects.POWER_STATE, { vmId }));
+  }
+
+  powerOff(vmId: string) {
+    const timeoutMs = this.config.CLEANUP_POWER_OFF_TIMEOUT_MS;
+    return this.client.send(DiskSubjects.POWER_OFF, { vmId, timeoutMs }, { timeoutMs: timeoutMs + 5_000 });
+  }
+
+  validatePoweredOff(vmId: string) {
+    return this.read(() => this.client.send(DiskSubjects.VALIDATE_POWERED_OFF, { vmId }));
+  }
+
+  /** Polls a volume operation until it has finished, or throws TIMEOUT at `deadline`. */
+  async operationDone(id: string, deadline: number): Promise<VolumeOperationDto> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      const op = await this.read(() => this.client.send(DiskSubjects.OPERATION_GET, { id }));
+      if (FINISHED.has(op.status)) return op;
+      if (Date.now() + delay > deadline)
+        throw new FerryError('TIMEOUT', `volume operation ${id} (${op.type}) is still ${op.status}`, {
+          operationId: id,
+        });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
