@@ -90,6 +90,43 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
     }
   });
 
+  it('lets cleanup drive vm-operator and volume-daemon: a test failover and its cleanup', async () => {
+    const template = randomName('perm');
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+    const appliance = await suite.createVm(template, 'stopped', Suite.APPLIANCE);
+    const source = randomName('src');
+    const disk = (
+      await suite.request<{ id: string }>('POST', '/api/v1/disks', {
+        body: { name: `${source}-disk0`, size: 1 },
+      })
+    ).body;
+    const attached = await suite.request<{ id: string }>('POST', `/api/v1/disks/${disk.id}/attach`, {
+      body: { vmId: appliance.id },
+    });
+    expect(await suite.waitForOperation(attached.body.id)).toMatchObject({ status: 'completed' });
+    const sse = await SseClient.open(
+      `${suite.gatewayUrl}/api/v1/events?type=ferry.cleanup.job.status-changed`,
+      {
+        authorization: `Bearer ${suite.adminKey}`,
+      },
+    );
+    const reached = (to: string) =>
+      sse.waitFor((m) => (m.data.data as { to: string; vm_name: string }).to === to, 30_000);
+    try {
+      const job = await suite.request<{ id: string }>('POST', `/api/v1/failover/test/${source}`, {
+        body: { template },
+      });
+      expect(job.status).toBe(202);
+      await reached('test_active');
+      expect((await suite.request('POST', `/api/v1/failover/cleanup/${source}`)).status).toBe(202);
+      await reached('cleanup_completed');
+    } finally {
+      sse.close();
+    }
+  }, 60_000);
+
   it('refuses a service subjects that are not its own', async () => {
     const nc = await connect(parseNatsUrl(suite.natsUrlFor('host-capability')));
     try {
