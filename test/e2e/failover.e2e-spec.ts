@@ -166,6 +166,40 @@ describe('test failover and cleanup (cleanup service, real QEMU)', () => {
     }
   }, 120_000);
 
+  it('rolls a failover back when the test VM cannot start: volumes home, test VM gone, job failed', async () => {
+    // QEMU cannot reserve 16 TiB of guest memory, so the test VM's start really fails.
+    const giant = randomName('giant');
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: giant, cpu_count: 1, ram_amount: 16 * 1024 * 1024 },
+    });
+    const { name, disks } = await migratedVm(2);
+    const res = await suite.request<FailoverJobDto>('POST', `/api/v1/failover/test/${name}`, {
+      body: { template: giant },
+    });
+    expect(res.status).toBe(202);
+    const failed = await waitJob(res.body.id, 'failed');
+    expect(stepStates(failed, 'failover')).toEqual([
+      'create-test-vm:done',
+      `move-volume:${disks[0]!.name}:done`,
+      `move-volume:${disks[1]!.name}:done`,
+      'start-test-vm:failed',
+    ]);
+    expect(stepStates(failed, 'cleanup')).toEqual(
+      expect.arrayContaining([
+        `return-volume:${disks[0]!.name}:done`,
+        `return-volume:${disks[1]!.name}:done`,
+        'delete-test-vm:done',
+      ]),
+    );
+    expect(failed.error!.message).toMatch(/did not start.*rolled back/s);
+    await expectAllHome(disks);
+    expect((await suite.request('GET', `/api/v1/vms/${failed.test_vm_id}`)).status).toBe(404);
+    // The VM is free again: a new failover may start.
+    expect(
+      (await suite.request('GET', `/api/v1/failover/jobs?vm_name=${name}&status=failed`)).body,
+    ).toHaveLength(1);
+  }, 120_000);
+
   it('refuses bad input with a clear 4xx and records nothing', async () => {
     const before = (await suite.request<FailoverJobDto[]>('GET', '/api/v1/failover/jobs')).body.length;
     const expectProblem = async (

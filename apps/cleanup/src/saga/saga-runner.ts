@@ -145,6 +145,7 @@ export class SagaRunner implements OnApplicationBootstrap, BeforeApplicationShut
         return;
       }
       // Put everything back: the failover's cleanup is the cleanup phase itself.
+      job = (await this.jobs.findById(id))!;
       job = await this.store.change(
         id,
         me,
@@ -152,6 +153,7 @@ export class SagaRunner implements OnApplicationBootstrap, BeforeApplicationShut
           status: 'cleanup_running',
           phase: 'cleanup',
           failoverError: failure,
+          deleteVm: true, // a rollback removes the test VM it made, whatever CLEANUP_DELETE_VM says
           steps: [...job.steps, ...planSteps('cleanup', job.volumes)],
         },
         `failover failed, rolling back: ${failure.message}`,
