@@ -21,9 +21,9 @@ const OPERATION_TIMEOUT_MS = 30_000;
 const RAW_NODE = 'bench-raw';
 const RAW_DEVICE = 'bench-raw-dev';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -32,7 +32,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** JSON over one keep-alive node:http connection (fetch costs more than what is measured here). */
-class Http {
+export class Http {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(
@@ -150,7 +150,7 @@ class OperationFollower {
 }
 
 /** A QMP connection that keeps going: commands by id, and events for whoever waits on them. */
-class Qmp {
+export class Qmp {
   private buffer = '';
   private nextId = 0;
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -269,7 +269,7 @@ async function timed(op: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-function ms(value: number): number {
+export function ms(value: number): number {
   return Number(value.toFixed(2));
 }
 

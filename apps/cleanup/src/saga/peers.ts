@@ -124,7 +124,7 @@ export class Peers {
 
   /** Polls a volume operation until it has finished, or throws TIMEOUT at `deadline`. */
   async operationDone(id: string, deadline: number): Promise<VolumeOperationDto> {
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
       const op = await this.read(() => this.client.send(DiskSubjects.OPERATION_GET, { id }));
       if (FINISHED.has(op.status)) return op;
       if (Date.now() + delay > deadline)

@@ -95,7 +95,7 @@ export class StepHandlers {
     let vm = await this.peers.vm(id);
     if (vm.state === 'running') return { detail: `test VM ${vm.name} is running` };
     if (vm.state === 'stopped' || vm.state === 'error') await this.peers.startVm(id);
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
       vm = await this.peers.vm(id);
       if (vm.state === 'running') return { detail: `test VM ${vm.name} started (pid ${vm.pid ?? '?'})` };
       if (vm.state === 'error' || vm.state === 'stopped')

@@ -135,6 +135,8 @@ export class LocalBackend implements VolumeBackend {
   async powerOff(vmId: string, timeoutMs: number): Promise<VmPower> {
     const deadline = Date.now() + timeoutMs;
     let stopRequested = false;
+    // A forced stop takes tens of ms: look again soon, then less often.
+    let delay = 20;
     for (;;) {
       const power = await this.powerState(vmId);
       if (!power.running) return power;
@@ -160,7 +162,8 @@ export class LocalBackend implements VolumeBackend {
             timeoutMs,
           },
         );
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 250);
     }
   }
 
