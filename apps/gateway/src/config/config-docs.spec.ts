@@ -25,6 +25,8 @@ describe('README configuration table, the other way round', () => {
               .map((f) => readFileSync(join(dir, f), 'utf8'))
           : [];
       }),
+      // Benchmark settings are read by the bench itself.
+      ...readdirSync(join(root, 'test/bench')).map((f) => readFileSync(join(root, 'test/bench', f), 'utf8')),
     ].join('\n');
     const scripts = new Set(['TEST_PG_URL', 'TEST_NATS_URL', 'NATS_SERVER_BIN']);
     expect(
