@@ -20,3 +20,6 @@ export * from './rpc/rpc-map';
 export * from './failover/failover.dto';
 export * from './failover/failover.events';
 export * from './failover/failover.subjects';
+export * from './coherence/coherence.dto';
+export * from './coherence/coherence.events';
+export * from './coherence/coherence.subjects';

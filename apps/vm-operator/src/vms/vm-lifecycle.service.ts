@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { VmAction } from '@ferry/contracts';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import type { QmpClient } from '../drivers/qemu/qmp-client';
 import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';
@@ -17,6 +18,8 @@ import type { ActionOptions } from './vm-state';
 export class VmLifecycle {
   private readonly logger = new Logger(VmLifecycle.name);
   private readonly busy = new Set<Promise<void>>();
+  /** The QMP connections whose close is watched (one listener each). */
+  private readonly watched = new WeakSet<QmpClient>();
 
   constructor(
     private readonly qemu: QemuDriver,
@@ -121,9 +124,14 @@ export class VmLifecycle {
     }
   }
 
-  /** Power changes outside Ferry: QEMU exited (guest power-off, killed by hand) while the VM ran. */
+  /**
+   * Power changes outside Ferry: QEMU exited (guest power-off, killed by hand) while the VM ran.
+   * Watching a VM that is already watched (a reconcile) adds nothing.
+   */
   async watch(vmId: string): Promise<void> {
     const qmp = await this.qemu.connect(vmId);
+    if (this.watched.has(qmp)) return;
+    this.watched.add(qmp);
     qmp.once('close', () => {
       void this.transitions
         .move(vmId, ['running'], 'stopped', 'qemu exited', { pid: null })

@@ -1,16 +1,16 @@
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
-import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
-import { VmTransitions } from './vm-events';
+import { VmReconciler } from './vm-reconcile';
 import { VmsRepository } from './vms.repository';
 
 /**
  * Before vm-operator serves anything, its records meet reality: a VM whose QEMU still runs (pid file,
  * the process is that VM's QEMU, QMP answers) is adopted as running and watched again; a VM whose QEMU
  * is gone is marked stopped with the reason. No VM stays starting or stopping for ever: a stop that a
- * crash interrupted is carried out again.
+ * crash interrupted is carried out again. The look and the changes are `VmReconciler`'s, which also
+ * serves `vm-operator.vm.reconcile`.
  */
 @Injectable()
 export class VmRecovery implements OnApplicationBootstrap {
@@ -18,9 +18,8 @@ export class VmRecovery implements OnApplicationBootstrap {
 
   constructor(
     private readonly vms: VmsRepository,
-    private readonly qemu: QemuDriver,
     private readonly lifecycle: VmLifecycle,
-    private readonly transitions: VmTransitions,
+    private readonly reconciler: VmReconciler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -39,18 +38,9 @@ export class VmRecovery implements OnApplicationBootstrap {
   }
 
   private async reconcile(vm: VmRecord): Promise<void> {
-    const pid = await this.qemu.runningPid(vm.id);
-    const answers = pid
-      ? await this.qemu.status(vm.id).then(
-          (s) => s.running,
-          () => false,
-        )
-      : false;
-    if (!pid || !answers) {
-      if (pid) await this.qemu.stop(vm.id, 0);
-      await this.transitions.move(vm.id, [vm.state], 'stopped', 'qemu not running when vm-operator started', {
-        pid: null,
-      });
+    const probe = await this.reconciler.probe(vm.id);
+    if (!probe.pid || !probe.alive) {
+      await this.reconciler.markGone(vm, probe, 'qemu not running when vm-operator started');
       return;
     }
     if (vm.state === 'stopping') {
@@ -58,13 +48,6 @@ export class VmRecovery implements OnApplicationBootstrap {
       return;
     }
     // A running VM is simply watched again; one caught starting has made it, and says so.
-    const adopted =
-      vm.state === 'running'
-        ? vm
-        : await this.transitions.move(vm.id, ['starting'], 'running', 'adopted after vm-operator restart', {
-            pid,
-            lastError: null,
-          });
-    if (adopted) await this.lifecycle.watch(vm.id);
+    await this.reconciler.adopt(vm, probe.pid, 'adopted after vm-operator restart');
   }
 }

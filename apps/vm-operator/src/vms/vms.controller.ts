@@ -43,4 +43,9 @@ export class VmsController {
   restart(@Payload() req: VmIdRequest): Promise<VmActionAcceptedDto> {
     return this.vms.act(req.id, 'restart');
   }
+
+  @MessagePattern(VmSubjects.RECONCILE)
+  reconcile(@Payload() req: VmIdRequest): Promise<VmDto> {
+    return this.vms.reconcile(req.id);
+  }
 }

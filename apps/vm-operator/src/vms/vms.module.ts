@@ -3,6 +3,7 @@ import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import { VmOperatorConfig } from '../config/vm-operator.config';
 import { TemplatesModule } from '../templates/templates.module';
 import { VmLifecycle } from './vm-lifecycle.service';
+import { VmReconciler } from './vm-reconcile';
 import { VmRecovery } from './vm-recovery.service';
 import { VmTransitions } from './vm-events';
 import { VmsController } from './vms.controller';
@@ -22,6 +23,7 @@ import { VmsService } from './vms.service';
     VmsService,
     VmTransitions,
     VmLifecycle,
+    VmReconciler,
     VmRecovery,
     {
       provide: QemuDriver,

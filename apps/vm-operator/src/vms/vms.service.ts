@@ -10,6 +10,7 @@ import { VmLifecycle } from './vm-lifecycle.service';
 import { ACTIONS, invalidTransition, toVmDto } from './vm-state';
 import type { ActionOptions } from './vm-state';
 import { VmTransitions } from './vm-events';
+import { VmReconciler } from './vm-reconcile';
 import { VmsRepository } from './vms.repository';
 
 @Injectable()
@@ -24,6 +25,7 @@ export class VmsService {
     private readonly lifecycle: VmLifecycle,
     private readonly devices: DevicesRepository,
     private readonly qemu: QemuDriver,
+    private readonly reconciler: VmReconciler,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
@@ -63,6 +65,11 @@ export class VmsService {
     if (!moved) throw invalidTransition((await this.vms.findById(id)) ?? vm, action);
     this.lifecycle.run(moved, action, options);
     return { id, action, state: moved.state };
+  }
+
+  /** Re-checks the VM against its QEMU (see `VmReconciler.reconcile`) and replies it as it now is. */
+  async reconcile(id: string): Promise<VmDto> {
+    return this.withHealth(await this.reconciler.reconcile(id));
   }
 
   /** Stops the VM first if it runs; refuses while an action is in flight. */

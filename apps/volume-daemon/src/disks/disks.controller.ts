@@ -54,6 +54,11 @@ export class DisksController {
     return this.disks.detach(req);
   }
 
+  @MessagePattern(DiskSubjects.RECONCILE)
+  reconcile(@Payload() req: DiskIdRequest): Promise<DiskDto> {
+    return this.disks.reconcile(req.id);
+  }
+
   @MessagePattern(DiskSubjects.OPERATION_GET)
   operation(@Payload() req: OperationIdRequest): Promise<VolumeOperationDto> {
     return this.disks.operation(req.id);

@@ -11,11 +11,13 @@ import type {
   OperationType,
   VolumeOperationDto,
 } from '@ferry/contracts';
-import { FerryError, GIB } from '@ferry/contracts';
-import { Transactional, currentCorrelationId } from '@ferry/platform';
+import { DiskEvents, FerryError, GIB } from '@ferry/contracts';
+import { EventFactory, Transactional, currentCorrelationId } from '@ferry/platform';
+import type { EntityManager } from 'typeorm';
 import { VOLUME_BACKEND } from '../backends/backend.provider';
 import type { VolumeBackend } from '../backends/volume-backend';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
+import { refOf } from '../operations/operation-context';
 import { OperationRunner } from '../operations/operation-runner';
 import type { OperationRecord } from '../operations/operations.repository';
 import { OperationsRepository, toOperationDto } from '../operations/operations.repository';
@@ -51,6 +53,7 @@ export class DisksService {
     private readonly transitions: DiskTransitions,
     private readonly runner: OperationRunner,
     private readonly tx: Transactional,
+    private readonly events: EventFactory,
     private readonly config: VolumeDaemonConfig,
     @Inject(VOLUME_BACKEND) private readonly backend: VolumeBackend,
   ) {}
@@ -213,6 +216,45 @@ export class DisksService {
     return toOperationDto(op);
   }
 
+  /**
+   * Checks a disk's record against the backend (the observer's repair). A disk `in-use` on a VM that
+   * no longer has its device becomes `available` (state-changed and detached, with no operation); a
+   * disk still attached, or in any other state, is left as it is. CONFLICT while an operation holds
+   * the disk, or when it changed between the look and the change.
+   */
+  async reconcile(id: string): Promise<DiskDto> {
+    const disk = await this.require(id);
+    if (disk.operationId) throw await this.inFlight(disk);
+    const vmId = disk.vmId;
+    if (disk.state !== 'in-use' || !vmId) return toDiskDto(disk);
+    if (await this.backend.findAttachment(refOf(disk), vmId)) return toDiskDto(await this.require(id));
+    const reason = `device missing on VM ${vmId} (reconciled on request)`;
+    const changed = await this.tx.run(async (uow) => {
+      const locked = await this.disks.lock(uow.em, id);
+      if (!locked) throw FerryError.notFound(`disk "${id}" not found`, { id });
+      if (locked.operationId) throw await this.inFlight(locked, uow.em);
+      // Fencing: what the backend said is about the disk as it was read, not about a newer one.
+      if (locked.state !== 'in-use' || locked.vmId !== vmId || locked.generation !== disk.generation)
+        throw FerryError.conflict(
+          `disk "${locked.name}" changed while it was being reconciled (it is ${locked.state}${locked.vmId ? ` on VM ${locked.vmId}` : ''}, generation ${locked.generation}); look again`,
+          { id, state: locked.state, vmId: locked.vmId, generation: locked.generation },
+        );
+      const after = await this.transitions.changeLocked(
+        uow,
+        locked,
+        null,
+        { state: 'available', vmId: null, mountPoint: null },
+        reason,
+      );
+      await uow.emit(
+        this.events.create(DiskEvents.DETACHED, id, { disk: toDiskDto(after), vmId, operationId: null }),
+      );
+      return after;
+    });
+    this.logger.warn({ msg: 'disk record reconciled: device missing on its VM', diskId: id, vmId });
+    return toDiskDto(changed);
+  }
+
   async operation(id: string): Promise<VolumeOperationDto> {
     const op = await this.operations.findById(id);
     if (!op) throw FerryError.notFound(`volume operation "${id}" not found`, { id });
@@ -223,13 +265,7 @@ export class DisksService {
     return this.tx.run(async (uow) => {
       const disk = await this.disks.lock(uow.em, b.id);
       if (!disk) throw FerryError.notFound(`disk "${b.id}" not found`, { id: b.id });
-      if (disk.operationId) {
-        const inFlight = await this.operations.findById(disk.operationId, uow.em);
-        throw FerryError.conflict(
-          `disk "${disk.name}" has a ${inFlight?.type ?? ''} operation in flight (${disk.operationId}); wait for it to finish`,
-          { id: disk.id, operationId: disk.operationId, operationType: inFlight?.type ?? null },
-        );
-      }
+      if (disk.operationId) throw await this.inFlight(disk, uow.em);
       if (b.expectedGeneration !== undefined && b.expectedGeneration !== disk.generation) {
         throw FerryError.conflict(
           `stale request: disk "${disk.name}" is at generation ${disk.generation}, not ${b.expectedGeneration}`,
@@ -250,6 +286,15 @@ export class DisksService {
       await this.transitions.changeLocked(uow, disk, null, { ...b.change, operationId: op.id }, b.reason);
       return op;
     });
+  }
+
+  /** CONFLICT naming the operation that holds the disk. */
+  private async inFlight(disk: DiskRecord, em?: EntityManager): Promise<FerryError> {
+    const op = disk.operationId ? await this.operations.findById(disk.operationId, em) : undefined;
+    return FerryError.conflict(
+      `disk "${disk.name}" has a ${op?.type ?? ''} operation in flight (${disk.operationId}); wait for it to finish`,
+      { id: disk.id, operationId: disk.operationId, operationType: op?.type ?? null },
+    );
   }
 
   private expectState(disk: DiskRecord, allowed: DiskState[], what: string): void {

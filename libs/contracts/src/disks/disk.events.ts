@@ -14,7 +14,8 @@ export const DiskEvents = {
 export interface DiskEventData {
   [DiskEvents.CREATED]: { disk: DiskDto };
   [DiskEvents.ATTACHED]: { disk: DiskDto; vmId: string; operationId: string };
-  [DiskEvents.DETACHED]: { disk: DiskDto; vmId: string; operationId: string };
+  /** `operationId` is null when no operation detached it: a reconcile found the device gone from the VM. */
+  [DiskEvents.DETACHED]: { disk: DiskDto; vmId: string; operationId: string | null };
   [DiskEvents.DELETED]: { id: string; name: string };
   [DiskEvents.STATE_CHANGED]: {
     id: string;

@@ -7,6 +7,8 @@ export const DiskSubjects = {
   ATTACH: 'volume-daemon.disk.attach',
   DETACH: 'volume-daemon.disk.detach',
   OPERATION_GET: 'volume-daemon.operation.get',
+  /** Re-checks one disk's attachment against the backend (the observer's repair); replies the disk. */
+  RECONCILE: 'volume-daemon.disk.reconcile',
   /** Power-state checks (seed 002), for the cleanup service. */
   POWER_STATE: 'volume-daemon.vm.power-state',
   VALIDATE_POWERED_OFF: 'volume-daemon.vm.validate-powered-off',

@@ -60,6 +60,9 @@ import type {
 } from '../failover/failover.dto';
 import type { FailoverEventData } from '../failover/failover.events';
 import type { FailoverSubjects } from '../failover/failover.subjects';
+import type { CoherenceIssueDto, CoherenceStatusDto, ListIssuesRequest } from '../coherence/coherence.dto';
+import type { CoherenceEventData } from '../coherence/coherence.events';
+import type { CoherenceSubjects } from '../coherence/coherence.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -83,6 +86,7 @@ interface VmRpc {
   [VmSubjects.START]: Rpc<VmIdRequest, VmActionAcceptedDto>;
   [VmSubjects.STOP]: Rpc<VmStopRequest, VmActionAcceptedDto>;
   [VmSubjects.RESTART]: Rpc<VmIdRequest, VmActionAcceptedDto>;
+  [VmSubjects.RECONCILE]: Rpc<VmIdRequest, VmDto>;
 }
 
 interface DeviceRpc {
@@ -102,6 +106,7 @@ interface DiskRpc {
   [DiskSubjects.ATTACH]: Rpc<AttachDiskRequest, VolumeOperationDto>;
   [DiskSubjects.DETACH]: Rpc<DetachDiskRequest, VolumeOperationDto>;
   [DiskSubjects.OPERATION_GET]: Rpc<OperationIdRequest, VolumeOperationDto>;
+  [DiskSubjects.RECONCILE]: Rpc<DiskIdRequest, DiskDto>;
   [DiskSubjects.POWER_STATE]: Rpc<VmPowerRequest, VmPowerDto>;
   [DiskSubjects.VALIDATE_POWERED_OFF]: Rpc<VmPowerRequest, VmPowerDto>;
   [DiskSubjects.POWER_OFF]: Rpc<PowerOffRequest, VmPowerDto>;
@@ -116,8 +121,14 @@ interface FailoverRpc {
   [FailoverSubjects.JOB_RESUME]: Rpc<FailoverJobIdRequest, FailoverJobDto>;
 }
 
+interface CoherenceRpc {
+  [CoherenceSubjects.STATUS]: Rpc<Record<string, never>, CoherenceStatusDto>;
+  [CoherenceSubjects.SWEEP]: Rpc<Record<string, never>, CoherenceStatusDto>;
+  [CoherenceSubjects.ISSUE_LIST]: Rpc<ListIssuesRequest, { items: CoherenceIssueDto[] }>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc & FailoverRpc;
+export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc & FailoverRpc & CoherenceRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
@@ -127,5 +138,6 @@ export type EventDataMap = TemplateEventData &
   VmEventData &
   DeviceEventData &
   DiskEventData &
-  FailoverEventData;
+  FailoverEventData &
+  CoherenceEventData;
 export type EventType = keyof EventDataMap;

@@ -7,4 +7,6 @@ export const VmSubjects = {
   START: 'vm-operator.vm.start',
   STOP: 'vm-operator.vm.stop',
   RESTART: 'vm-operator.vm.restart',
+  /** Re-checks one VM's record against its QEMU (the observer's repair); replies the VM as it now is. */
+  RECONCILE: 'vm-operator.vm.reconcile',
 } as const;
