@@ -101,6 +101,14 @@ export class Suite {
         CLEANUP_STEP_TIMEOUT_MS: '60000',
         CLEANUP_POWER_OFF_TIMEOUT_MS: '20000',
       };
+    if (service === 'observer')
+      return {
+        ...base,
+        VM_RUNTIME_DIR: this.vmRuntimeDir,
+        VOLUME_STORAGE_DIR: this.diskDir,
+        // Tests sweep on demand (POST /coherence/sweep), so that each sweep is one they count.
+        OBSERVER_SWEEP_INTERVAL_MS: '60000',
+      };
     if (service !== 'gateway') return base;
     return {
       ...base,

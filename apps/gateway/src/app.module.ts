@@ -20,6 +20,7 @@ import { VmsController } from './vms/vms.controller';
 import { DisksController } from './disks/disks.controller';
 import { VolumeOperationsController } from './disks/volume-operations.controller';
 import { FailoverController } from './failover/failover.controller';
+import { CoherenceController } from './coherence/coherence.controller';
 
 @Module({})
 export class AppModule {
@@ -41,6 +42,7 @@ export class AppModule {
         DisksController,
         VolumeOperationsController,
         FailoverController,
+        CoherenceController,
         EventsController,
         ApiKeysController,
       ],

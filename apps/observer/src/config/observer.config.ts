@@ -1,4 +1,70 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsString, Matches, Max, Min, Validate } from 'class-validator';
+import type { ValidatorConstraintInterface } from 'class-validator';
+import { ValidatorConstraint } from 'class-validator';
 import { PlatformConfig } from '@ferry/platform';
+import { parsePolicies } from '../sweep/policies';
 
-/** observer settings; its own variables arrive with its features. */
-export class ObserverConfig extends PlatformConfig {}
+@ValidatorConstraint({ name: 'policies' })
+class PoliciesConstraint implements ValidatorConstraintInterface {
+  private error = '';
+  validate(value: unknown): boolean {
+    try {
+      parsePolicies(String(value));
+      return true;
+    } catch (err) {
+      this.error = (err as Error).message;
+      return false;
+    }
+  }
+  defaultMessage(): string {
+    return this.error;
+  }
+}
+
+export class ObserverConfig extends PlatformConfig {
+  /** Time between the starts of two sweeps, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  OBSERVER_SWEEP_INTERVAL_MS = 5_000;
+
+  /** Consecutive sweeps that must see a finding before it becomes an issue. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  OBSERVER_HYSTERESIS = 2;
+
+  /** Per kind, what to do when an issue opens: `kind=policy,...` (log, repair, quarantine); unlisted kinds log. */
+  @IsString()
+  @Validate(PoliciesConstraint)
+  OBSERVER_POLICIES = '';
+
+  /** Deadline of one QMP probe (query-status, query-block) on a VM's auxiliary monitor, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(30_000)
+  OBSERVER_PROBE_TIMEOUT_MS = 1_000;
+
+  /** Probes run at once (QMP connections, stats, qemu-img). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  OBSERVER_PROBE_CONCURRENCY = 16;
+
+  /** vm-operator's VM_RUNTIME_DIR on this host (pid files, QMP sockets). */
+  @Matches(/^\/[^\0]*$/, { message: 'must be an absolute path' })
+  VM_RUNTIME_DIR = '/var/lib/ferry/vms';
+
+  /** volume-daemon's VOLUME_STORAGE_DIR on this host (disk images). */
+  @Matches(/^\/[^\0]*$/, { message: 'must be an absolute path' })
+  VOLUME_STORAGE_DIR = '/var/lib/ferry/disks';
+
+  /** Where `quarantine` moves orphan disk files; empty: `<VOLUME_STORAGE_DIR>/quarantine`. Same filesystem. */
+  @Matches(/^$|^\/[^\0]*$/, { message: 'must be an absolute path' })
+  OBSERVER_QUARANTINE_DIR = '';
+}

@@ -1,8 +1,9 @@
 import type { ServiceDatabase } from '@ferry/platform';
 import { ObserverInit1732233600000 } from './migrations/1732233600000-init';
+import { ObserverIssues1732234400000 } from './migrations/1732234400000-issues';
 
 export const OBSERVER_DATABASE: ServiceDatabase = {
   schema: 'observer',
   entities: [],
-  migrations: [ObserverInit1732233600000],
+  migrations: [ObserverInit1732233600000, ObserverIssues1732234400000],
 };

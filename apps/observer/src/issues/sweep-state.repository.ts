@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export interface SweepState {
+  finished_at: Date;
+  duration_ms: number;
+  cpu_ms: number;
+  checked: { vms: number; disks: number };
+  skipped: number;
+  errors: string[];
+}
+
+/** The last sweep, one row whichever replica ran it. */
+@Injectable()
+export class SweepStateRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async get(): Promise<SweepState | undefined> {
+    const rows = (await this.ds.query('SELECT * FROM observer.sweep_state WHERE id = 1')) as SweepState[];
+    return rows[0];
+  }
+
+  async save(s: SweepState): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO observer.sweep_state (id, finished_at, duration_ms, cpu_ms, checked, skipped, errors)
+       VALUES (1, $1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET finished_at = $1, duration_ms = $2, cpu_ms = $3, checked = $4,
+         skipped = $5, errors = $6`,
+      [
+        s.finished_at,
+        s.duration_ms,
+        s.cpu_ms,
+        JSON.stringify(s.checked),
+        s.skipped,
+        JSON.stringify(s.errors),
+      ],
+    );
+  }
+}

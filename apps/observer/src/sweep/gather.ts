@@ -1,0 +1,80 @@
+import { readdir } from 'node:fs/promises';
+import { Injectable } from '@nestjs/common';
+import type { DiskDto, VmDto } from '@ferry/contracts';
+import { DiskSubjects, VmSubjects } from '@ferry/contracts';
+import { FerryClient } from '@ferry/platform';
+import { ObserverConfig } from '../config/observer.config';
+import { ImageProbe } from '../probes/image-probe';
+import { scanQemuProcesses } from '../probes/process-table';
+import type { ImageInfo, QmpAnswer, VmProcessState } from '../probes/probes';
+import { probeQmp } from '../probes/qmp-probe';
+import { listImageFiles } from '../probes/storage-scan';
+import { vmProcessState } from '../probes/vm-process';
+import type { Observation } from './judge';
+import { mapWithLimit } from '../probes/limit';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SETTLED_VM = new Set(['running', 'stopped', 'error']);
+
+/**
+ * Gathers one sweep's observation: the records (over NATS, with the usual request deadline), then
+ * what this host shows of them. Probes run `OBSERVER_PROBE_CONCURRENCY` at a time; an image file that
+ * has not changed since the last sweep costs one stat (ImageProbe caches `qemu-img info`).
+ */
+@Injectable()
+export class Gatherer {
+  private readonly images = new ImageProbe();
+
+  constructor(
+    private readonly client: FerryClient,
+    private readonly config: ObserverConfig,
+  ) {}
+
+  async observe(errors: string[]): Promise<Observation> {
+    const [vms, disks] = await Promise.all([
+      this.records('vm-operator', () => this.client.send(VmSubjects.LIST, {}), errors),
+      this.records('volume-daemon', () => this.client.send(DiskSubjects.LIST, {}), errors),
+    ]);
+    const limit = this.config.OBSERVER_PROBE_CONCURRENCY;
+    const runtimeDir = this.config.VM_RUNTIME_DIR;
+
+    const looked = (vms ?? []).filter((vm: VmDto) => SETTLED_VM.has(vm.state));
+    const states = await mapWithLimit(looked, limit, (vm) => vmProcessState(runtimeDir, vm.id));
+    const processes = new Map<string, VmProcessState>(looked.map((vm, i) => [vm.id, states[i]!]));
+
+    const live = looked.filter((vm) => vm.state === 'running' && processes.get(vm.id)!.alive);
+    const answers = await mapWithLimit(live, limit, (vm) =>
+      probeQmp(runtimeDir, vm.id, this.config.OBSERVER_PROBE_TIMEOUT_MS).catch((err: Error) => err),
+    );
+    const qmp = new Map<string, QmpAnswer | Error>(live.map((vm, i) => [vm.id, answers[i]!]));
+
+    const paths = (disks ?? []).map((d: DiskDto) => d.path).filter((p): p is string => !!p);
+    const infos = await mapWithLimit(paths, limit, (p) => this.images.info(p).catch(() => undefined));
+    const images = new Map<string, ImageInfo | null>();
+    paths.forEach((p, i) => infos[i] !== undefined && images.set(p, infos[i]!));
+    this.images.retain(new Set(paths));
+
+    const [qemuProcesses, runtimeDirs, storageFiles] = await Promise.all([
+      scanQemuProcesses(),
+      readdir(runtimeDir).then(
+        (names) => names.filter((n) => UUID.test(n)),
+        () => [],
+      ),
+      listImageFiles(this.config.VOLUME_STORAGE_DIR),
+    ]);
+    return { vms, disks, processes, qmp, images, qemuProcesses, runtimeDirs, storageFiles };
+  }
+
+  private async records<T>(
+    service: string,
+    list: () => Promise<{ items: T[] }>,
+    errors: string[],
+  ): Promise<T[] | undefined> {
+    try {
+      return (await list()).items;
+    } catch (err) {
+      errors.push(`${service} did not list its records: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+}
