@@ -127,6 +127,16 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
     }
   }, 60_000);
 
+  it('lets the observer list the records of vm-operator and volume-daemon in a sweep', async () => {
+    const res = await suite.request<{ errors: string[]; checked: { vms: number } }>(
+      'POST',
+      '/api/v1/coherence/sweep',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toEqual([]);
+    expect(res.body.checked.vms).toBeGreaterThan(0);
+  });
+
   it('refuses a service subjects that are not its own', async () => {
     const nc = await connect(parseNatsUrl(suite.natsUrlFor('host-capability')));
     try {

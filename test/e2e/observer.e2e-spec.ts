@@ -95,6 +95,10 @@ describe('observer (coherence sweeps, real QEMU)', () => {
     expect(status.checked.disks).toBeGreaterThanOrEqual(1);
     expect(status.last_duration_ms).toBeLessThanOrEqual(status.interval_ms);
     expect(await issues('')).toEqual([]);
+    // A sweep on demand is for admins.
+    const operator = await suite.keyWithRole('operator');
+    expect((await suite.request('POST', '/api/v1/coherence/sweep', { key: operator })).status).toBe(403);
+    expect((await suite.request('GET', '/api/v1/coherence/status', { key: operator })).status).toBe(200);
     await suite.request('POST', `/api/v1/vms/${vm.id}/actions/stop`);
     await suite.waitForVmState(vm.id, 'stopped');
   }, 60_000);
