@@ -28,6 +28,8 @@ export interface QmpBlockDevice {
   deviceId: string;
   /** The image file open on it, if a medium is inserted. */
   file: string | null;
+  /** What QEMU says the image is (its format and virtual size), when it says. */
+  image?: ImageInfo;
 }
 
 export interface QmpAnswer {

@@ -157,7 +157,13 @@ describe('probes against real QEMU', () => {
       const answer = await probeQmp(runtimeDir, vmId, 10_000);
       expect(answer).toEqual({
         status: 'running',
-        blockDevices: [{ deviceId: `vol-${diskId}`, file: diskPath }],
+        blockDevices: [
+          {
+            deviceId: `vol-${diskId}`,
+            file: diskPath,
+            image: { format: 'qcow2', virtualSize: 16 * 1024 * 1024 },
+          },
+        ],
       });
       // The monitor takes the next client once a probe is done with it.
       expect((await probeQmp(runtimeDir, vmId, 10_000)).status).toBe('running');

@@ -17,7 +17,7 @@ interface QmpMessage {
 interface BlockInfo {
   device?: string;
   qdev?: string;
-  inserted?: { file?: string };
+  inserted?: { file?: string; image?: { format?: string; 'virtual-size'?: number } };
 }
 
 /**
@@ -110,7 +110,16 @@ function toAnswer(status: unknown, blocks: unknown): QmpAnswer {
     throw new Error('QMP answered query-status or query-block in an unexpected shape');
   const blockDevices: QmpBlockDevice[] = (blocks as BlockInfo[])
     .filter((block) => block.inserted)
-    .map((block) => ({ deviceId: deviceIdOf(block), file: block.inserted?.file ?? null }));
+    .map((block) => {
+      const image = block.inserted?.image;
+      return {
+        deviceId: deviceIdOf(block),
+        file: block.inserted?.file ?? null,
+        ...(image?.format && image['virtual-size'] !== undefined
+          ? { image: { format: image.format, virtualSize: image['virtual-size'] } }
+          : {}),
+      };
+    });
   return { status: state, blockDevices };
 }
 

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import type { DiskDto, VmDto } from '@ferry/contracts';
 import { DiskSubjects, VmSubjects } from '@ferry/contracts';
@@ -48,11 +48,21 @@ export class Gatherer {
     );
     const qmp = new Map<string, QmpAnswer | Error>(live.map((vm, i) => [vm.id, answers[i]!]));
 
+    // An image a running QEMU has open is described by its query-block (a guest writing to it changes
+    // its mtime at every sweep, which would defeat ImageProbe's cache); the file still has to exist.
+    const fromQemu = new Map<string, ImageInfo>();
+    for (const answer of qmp.values())
+      if (!(answer instanceof Error))
+        for (const b of answer.blockDevices) if (b.file && b.image) fromQemu.set(b.file, b.image);
     const paths = (disks ?? []).map((d: DiskDto) => d.path).filter((p): p is string => !!p);
-    const infos = await mapWithLimit(paths, limit, (p) => this.images.info(p).catch(() => undefined));
+    const infos = await mapWithLimit(paths, limit, async (p) => {
+      const open = fromQemu.get(p);
+      if (open) return (await exists(p)) ? open : null;
+      return this.images.info(p).catch(() => undefined);
+    });
     const images = new Map<string, ImageInfo | null>();
     paths.forEach((p, i) => infos[i] !== undefined && images.set(p, infos[i]!));
-    this.images.retain(new Set(paths));
+    this.images.retain(new Set(paths.filter((p) => !fromQemu.has(p))));
 
     const [qemuProcesses, runtimeDirs, storageFiles] = await Promise.all([
       scanQemuProcesses(),
@@ -77,4 +87,11 @@ export class Gatherer {
       return undefined;
     }
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
