@@ -13,6 +13,7 @@ import { Suite } from '../support/suite';
 import { closedLoop, httpGetter, median, sequential } from './load';
 import { benchDiskOps } from './disk-ops';
 import { benchFailoverCleanup } from './failover-cleanup';
+import { benchObserverSweep } from './observer-sweep';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -20,7 +21,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const SEQUENTIAL_N = Number(process.env['BENCH_SEQUENTIAL_N'] ?? 3000);
 const CONCURRENCY = 64;
 /** The parts of the bench, each with a suite of its own; BENCH_ONLY (comma-separated) runs some of them. */
-const PARTS = ['gateway', 'disk_ops', 'failover_cleanup'] as const;
+const PARTS = ['gateway', 'disk_ops', 'failover_cleanup', 'observer_sweep'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
@@ -177,6 +178,8 @@ async function main(): Promise<void> {
   if (selected('disk_ops')) await benchDiskOps(emit);
   // Seed 002's cleanup of a test failover against the raw QMP and file steps it comes down to.
   if (selected('failover_cleanup')) await benchFailoverCleanup(emit);
+  // The observer's sweep over 1,000 VM and 2,000 disk records, a sample of them real, against its CPU goal.
+  if (selected('observer_sweep')) await benchObserverSweep(emit);
 }
 
 main().catch((err: Error) => {
