@@ -178,8 +178,17 @@ describe('observer (coherence sweeps, real QEMU)', () => {
       ...['-name', `ferry-${id},process=ferry-${id}`, '-machine', 'q35,accel=tcg', '-nodefaults'],
       ...['-display', 'none', '-m', '32M', '-daemonize', '-pidfile', join(dir, 'qemu.pid')],
     ]);
+    // Another Ferry's QEMU on the same host (its pid file elsewhere) is none of this observer's business.
+    const other = randomUUID();
+    const otherPidFile = join(tools, `${other}.pid`);
+    execFileSync('qemu-system-x86_64', [
+      ...['-name', `ferry-${other},process=ferry-${other}`, '-machine', 'q35,accel=tcg', '-nodefaults'],
+      ...['-display', 'none', '-m', '32M', '-daemonize', '-pidfile', otherPidFile],
+    ]);
     await sweep();
     await sweep();
+    process.kill(Number(execFileSync('cat', [otherPidFile]).toString().trim()), 'SIGKILL');
+    expect(await issueOf('orphan_process', `ferry-${other}`)).toBeUndefined();
     const issue = await issueOf('orphan_process', `ferry-${id}`);
     expect(issue).toMatchObject({ subject_type: 'process', open: true });
     expect(issue!.observed).toMatch(/qemu pid \d+/);

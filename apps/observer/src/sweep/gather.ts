@@ -6,7 +6,7 @@ import { FerryClient } from '@ferry/platform';
 import { ObserverConfig } from '../config/observer.config';
 import { ImageProbe } from '../probes/image-probe';
 import { scanQemuProcesses } from '../probes/process-table';
-import type { ImageInfo, QmpAnswer, VmProcessState } from '../probes/probes';
+import type { ImageInfo, QemuProcess, QmpAnswer, VmProcessState } from '../probes/probes';
 import { probeQmp } from '../probes/qmp-probe';
 import { listImageFiles } from '../probes/storage-scan';
 import { vmProcessState } from '../probes/vm-process';
@@ -64,8 +64,11 @@ export class Gatherer {
     paths.forEach((p, i) => infos[i] !== undefined && images.set(p, infos[i]!));
     this.images.retain(new Set(paths.filter((p) => !fromQemu.has(p))));
 
+    // A QEMU is this host's Ferry's when its pid file is in our runtime directory; another Ferry
+    // (a second vm-operator, a test suite) keeps its own.
+    const ours = (p: QemuProcess) => !!p.pidFile && p.pidFile.startsWith(`${runtimeDir}/`);
     const [qemuProcesses, runtimeDirs, storageFiles] = await Promise.all([
-      scanQemuProcesses(),
+      scanQemuProcesses().then((all) => all.filter(ours)),
       readdir(runtimeDir).then(
         (names) => names.filter((n) => UUID.test(n)),
         () => [],
