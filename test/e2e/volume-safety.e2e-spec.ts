@@ -91,7 +91,7 @@ describe('volume safety (volume-daemon, real QEMU)', () => {
       });
       const op = await settled(accepted.body.id);
       expect(op.status === 'completed').toBe(after.state === 'in-use');
-      if (restarted.output.some((l) => l.includes('resuming an operation') && l.includes(accepted.body.id)))
+      if (restarted.output.some((l) => l.includes('resuming work') && l.includes(accepted.body.id)))
         resumed++;
       outcomes.push(after.state);
 

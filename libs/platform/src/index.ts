@@ -24,3 +24,4 @@ export * from './nats/rpc-exception.filter';
 export * from './nats/validation';
 export * from './platform.module';
 export * from './replicas/replica-liveness';
+export * from './replicas/resumable-runner';

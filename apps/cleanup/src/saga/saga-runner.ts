@@ -1,12 +1,7 @@
-import type {
-  BeforeApplicationShutdown,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import type { FailoverErrorDto } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
-import { ReplicaLiveness, runWithContext, withTimeout } from '@ferry/platform';
+import { ResumableRunner, runWithContext } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { CleanupConfig } from '../config/cleanup.config';
 import { JobLost, JobStore } from '../jobs/job-store';
@@ -39,14 +34,7 @@ export function errorOf(err: unknown): FailoverErrorDto {
  * A failure there ends it `cleanup_failed` with a report of where each volume is; resume goes on.
  */
 @Injectable()
-export class SagaRunner implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly logger = new Logger(SagaRunner.name);
-  private readonly liveness: ReplicaLiveness;
-  private readonly running = new Map<string, Promise<void>>();
-  private timer?: NodeJS.Timeout;
-  private recovering = false;
-  private closing = false;
-
+export class SagaRunner extends ResumableRunner<JobRecord> {
   constructor(
     ds: DataSource,
     private readonly jobs: JobsRepository,
@@ -54,82 +42,33 @@ export class SagaRunner implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly handlers: StepHandlers,
     private readonly config: CleanupConfig,
   ) {
-    this.liveness = new ReplicaLiveness(ds, REPLICA_LOCK_NAMESPACE);
-  }
-
-  get replicaId(): string {
-    return this.liveness.replicaId;
-  }
-
-  isAlive(replicaId: string): Promise<boolean> {
-    return this.liveness.isAlive(replicaId);
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.liveness.hold();
-    void this.recover();
-    this.timer = setInterval(() => void this.recover(), this.config.CLEANUP_RECOVERY_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  // The NATS client and the database are still open here: the step in flight may finish. The job is
-  // then left (no later step starts) and, once this replica's lock is gone, resumed elsewhere.
-  async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    clearInterval(this.timer);
-    await withTimeout(
-      this.idle(),
-      this.config.SHUTDOWN_GRACE_MS,
-      () => new Error('steps still running'),
-    ).catch((err: Error) =>
-      this.logger.warn({
-        msg: 'leaving jobs in flight; another replica or the next start resumes them',
-        error: err.message,
-        jobs: [...this.running.keys()],
-      }),
+    super(
+      ds,
+      {
+        lockNamespace: REPLICA_LOCK_NAMESPACE,
+        recoveryIntervalMs: config.CLEANUP_RECOVERY_INTERVAL_MS,
+        graceMs: config.SHUTDOWN_GRACE_MS,
+      },
+      new Logger(SagaRunner.name),
     );
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.liveness.release();
+  protected unfinished(): Promise<JobRecord[]> {
+    return this.jobs.unfinished();
   }
 
-  /** Runs a job this replica holds, in the background. */
-  start(job: JobRecord): void {
-    if (this.running.has(job.id) || this.closing) return;
-    const work = runWithContext({ correlationId: job.correlationId ?? job.id }, () => this.execute(job.id))
-      .catch((err: unknown) => {
+  protected claim(job: JobRecord): Promise<boolean> {
+    return this.jobs.claim(job.id, job.claimedBy, this.replicaId);
+  }
+
+  // No step starts once the runner is closing; the job is left for another replica or the next start.
+  protected async run(job: JobRecord): Promise<void> {
+    await runWithContext({ correlationId: job.correlationId ?? job.id }, () => this.execute(job.id)).catch(
+      (err: unknown) => {
         if (err instanceof Stopping || err instanceof JobLost) return;
         this.logger.error({ msg: 'job runner crashed', jobId: job.id, error: (err as Error).message });
-      })
-      .finally(() => this.running.delete(job.id));
-    this.running.set(job.id, work);
-  }
-
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-  }
-
-  /** Takes over every unfinished job whose replica is gone. */
-  async recover(): Promise<void> {
-    if (this.recovering || this.closing) return;
-    this.recovering = true;
-    try {
-      const orphans = (await this.jobs.unfinished()).filter((job) => !this.running.has(job.id));
-      const claim = (job: JobRecord) => this.jobs.claim(job.id, job.claimedBy, this.replicaId);
-      for (const job of await this.liveness.adopt(orphans, claim)) {
-        this.logger.warn({
-          msg: 'resuming a job its replica left unfinished',
-          jobId: job.id,
-          status: job.status,
-        });
-        this.start(job);
-      }
-    } catch (err) {
-      this.logger.error({ msg: 'recovery pass failed', error: (err as Error).message });
-    } finally {
-      this.recovering = false;
-    }
+      },
+    );
   }
 
   private async execute(id: string): Promise<void> {

@@ -1,10 +1,5 @@
-import type {
-  BeforeApplicationShutdown,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventFactory, ReplicaLiveness, Transactional, withTimeout } from '@ferry/platform';
+import { EventFactory, ResumableRunner, Transactional } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
 import { DiskTransitions } from '../disks/disk-transitions';
@@ -32,15 +27,7 @@ const REPLICA_LOCK_NAMESPACE = 0x766f6c;
  * operation's runner is gone. Recovery runs at start-up and then every VOLUME_RECOVERY_INTERVAL_MS.
  */
 @Injectable()
-export class OperationRunner
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
-  private readonly logger = new Logger(OperationRunner.name);
-  private readonly liveness: ReplicaLiveness;
-  private readonly running = new Map<string, Promise<void>>();
-  private timer?: NodeJS.Timeout;
-  private recovering = false;
-  private closing = false;
+export class OperationRunner extends ResumableRunner<OperationRecord> {
   private abandoned = false;
   private readonly deps: FlowDeps;
 
@@ -52,9 +39,17 @@ export class OperationRunner
     private readonly operations: OperationsRepository,
     private readonly transitions: DiskTransitions,
     @Inject(VOLUME_BACKEND) backend: VolumeBackend,
-    private readonly config: VolumeDaemonConfig,
+    config: VolumeDaemonConfig,
   ) {
-    this.liveness = new ReplicaLiveness(ds, REPLICA_LOCK_NAMESPACE);
+    super(
+      ds,
+      {
+        lockNamespace: REPLICA_LOCK_NAMESPACE,
+        recoveryIntervalMs: config.VOLUME_RECOVERY_INTERVAL_MS,
+        graceMs: config.SHUTDOWN_GRACE_MS,
+      },
+      new Logger(OperationRunner.name),
+    );
     this.deps = {
       backend,
       retryMs: config.VOLUME_BACKEND_RETRY_MS,
@@ -62,83 +57,27 @@ export class OperationRunner
     };
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.liveness.hold();
-    void this.recover();
-    this.timer = setInterval(() => void this.recover(), this.config.VOLUME_RECOVERY_INTERVAL_MS);
-    this.timer.unref();
+  protected unfinished(): Promise<OperationRecord[]> {
+    return this.operations.unfinished();
   }
 
-  // Before any onApplicationShutdown: the NATS client and the database are still open, so running
-  // operations can finish. Past the grace they are abandoned (nothing more is written for them) and,
-  // once this replica's lock is gone, another replica or the next start resumes them.
-  async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    clearInterval(this.timer);
-    await withTimeout(
-      this.idle(),
-      this.config.SHUTDOWN_GRACE_MS,
-      () => new Error('operations still running'),
-    ).catch((err: Error) => {
-      this.abandoned = true;
-      this.logger.warn({
-        msg: 'abandoning operations in flight; another replica resumes them',
-        error: err.message,
-        operations: [...this.running.keys()],
-      });
-    });
+  protected claim(op: OperationRecord): Promise<boolean> {
+    return this.operations.claim(op.id, op.claimedBy, this.replicaId);
   }
 
-  get replicaId(): string {
-    return this.liveness.replicaId;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.liveness.release();
-  }
-
-  /** Runs an operation this replica accepted, in the background. */
-  start(op: OperationRecord, resumed = false): void {
-    if (this.running.has(op.id)) return;
-    const work = this.execute(op, resumed).finally(() => this.running.delete(op.id));
-    this.running.set(op.id, work);
+  // Past the grace nothing more is written for operations still running (they are resumed elsewhere).
+  protected override abandon(): void {
+    this.abandoned = true;
   }
 
   /** Runs an operation and waits for it (create and delete, which the caller waits for). */
   async runNow(op: OperationRecord): Promise<OperationRecord> {
     this.start(op);
-    await this.running.get(op.id);
+    await this.runningNow(op.id);
     return (await this.operations.findById(op.id)) ?? op;
   }
 
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-  }
-
-  /** Takes over every unfinished operation whose replica is gone. */
-  async recover(): Promise<void> {
-    if (this.recovering || this.closing) return;
-    this.recovering = true;
-    try {
-      const orphans = (await this.operations.unfinished()).filter((op) => !this.running.has(op.id));
-      const claim = (op: OperationRecord) => this.operations.claim(op.id, op.claimedBy, this.replicaId);
-      for (const op of await this.liveness.adopt(orphans, claim)) {
-        this.logger.warn({
-          msg: 'resuming an operation its replica left unfinished',
-          operationId: op.id,
-          type: op.type,
-          diskId: op.diskId,
-        });
-        this.start(op, true);
-      }
-    } catch (err) {
-      this.logger.error({ msg: 'recovery pass failed', error: (err as Error).message });
-    } finally {
-      this.recovering = false;
-    }
-  }
-
-  private async execute(op: OperationRecord, resumed: boolean): Promise<void> {
+  protected async run(op: OperationRecord, resumed: boolean): Promise<void> {
     const ctx = new OperationContext(
       op,
       {
