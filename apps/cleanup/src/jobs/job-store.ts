@@ -50,18 +50,23 @@ export class JobStore {
     });
   }
 
-  /** Updates one step (by key) of a job held by `owner`, with a step-changed event; `also` changes the job too. */
+  /**
+   * Updates one step (by key) of a job held by `owner`, with a step-changed event; `patch` may be
+   * computed from the step as locked. `also` changes the job too.
+   */
   async step(
     id: string,
     owner: string,
     key: string,
-    patch: Partial<FailoverStepDto>,
+    patch: Partial<FailoverStepDto> | ((step: FailoverStepDto) => Partial<FailoverStepDto>),
     also: JobChange = {},
     reason = `step ${key}`,
   ): Promise<JobRecord> {
     return this.tx.run(async (uow) => {
       const before = await this.held(uow, id, owner);
-      const steps = before.steps.map((s) => (s.key === key ? { ...s, ...patch } : s));
+      const steps = before.steps.map((s) =>
+        s.key === key ? { ...s, ...(typeof patch === 'function' ? patch(s) : patch) } : s,
+      );
       const step = steps.find((s) => s.key === key);
       if (!step) throw new Error(`job ${id} has no step ${key}`);
       const after = await this.changeLocked(uow, before, { ...also, steps }, reason);

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FailoverErrorDto } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
+import { errorOf } from '@ferry/contracts';
 import { ResumableRunner, runWithContext } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { CleanupConfig } from '../config/cleanup.config';
@@ -16,12 +16,6 @@ const REPLICA_LOCK_NAMESPACE = 0x636c6e;
 
 /** The runner is stopping: the job is left as it is, for the next replica or start to resume. */
 class Stopping extends Error {}
-
-export function errorOf(err: unknown): FailoverErrorDto {
-  return err instanceof FerryError
-    ? { code: err.code, message: err.message }
-    : { code: 'INTERNAL', message: (err as Error).message ?? String(err) };
-}
 
 /**
  * Runs failover jobs as a saga: each step is recorded as running before it starts and as done (or
@@ -157,15 +151,13 @@ export class SagaRunner extends ResumableRunner<JobRecord> {
   private async runStep(id: string, key: string): Promise<FailoverErrorDto | undefined> {
     if (this.closing) throw new Stopping();
     const me = this.replicaId;
-    const current = (await this.jobs.findById(id))!;
-    const attempts = current.steps.find((s) => s.key === key)!.attempts + 1;
-    const job = await this.store.step(id, me, key, {
+    const job = await this.store.step(id, me, key, (step) => ({
       status: 'running',
       started_at: new Date().toISOString(),
       finished_at: null,
       error: null,
-      attempts,
-    });
+      attempts: step.attempts + 1,
+    }));
     const step = job.steps.find((s) => s.key === key)!;
     const deadline = Date.now() + this.config.CLEANUP_STEP_TIMEOUT_MS;
     try {

@@ -1,5 +1,5 @@
 import type { DeviceCorrelationDto, OperationErrorDto, VolumeOperationDto } from '@ferry/contracts';
-import { DiskEvents, FerryError } from '@ferry/contracts';
+import { DiskEvents, FerryError, errorOf } from '@ferry/contracts';
 import type { EventFactory, Transactional, UnitOfWork } from '@ferry/platform';
 import type { DeviceCorrelation, DiskRef } from '../backends/volume-backend';
 import { toDiskDto } from '../disks/disk-dto';
@@ -26,11 +26,6 @@ export class OperationAbandoned extends Error {
   constructor(id: string) {
     super(`operation ${id} abandoned by a replica that is shutting down`);
   }
-}
-
-export function errorOf(err: unknown): OperationErrorDto {
-  if (err instanceof FerryError) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL', message: (err as Error).message ?? String(err) };
 }
 
 export function refOf(disk: DiskRecord): DiskRef {

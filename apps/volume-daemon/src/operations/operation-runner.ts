@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errorOf } from '@ferry/contracts';
 import { EventFactory, ResumableRunner, Transactional } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
@@ -11,7 +12,7 @@ import { runCleanup } from './flows/cleanup.flow';
 import { runDetach } from './flows/detach.flow';
 import type { FlowDeps } from './flows/flow-deps';
 import { runCreate, runDelete } from './flows/provision.flow';
-import { OperationAbandoned, OperationContext, errorOf } from './operation-context';
+import { OperationAbandoned, OperationContext } from './operation-context';
 import type { OperationRecord } from './operations.repository';
 import { OperationsRepository } from './operations.repository';
 

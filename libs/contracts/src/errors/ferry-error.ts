@@ -58,3 +58,9 @@ export function isRpcErrorBody(value: unknown): value is RpcErrorBody {
   const v = value as Record<string, unknown>;
   return isErrorCode(v['code']) && typeof v['message'] === 'string';
 }
+
+/** `{code, message}` of any error, for a record that keeps why something failed (INTERNAL if not a FerryError). */
+export function errorOf(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof FerryError) return { code: err.code, message: err.message };
+  return { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
+}

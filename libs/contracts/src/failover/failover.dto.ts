@@ -92,40 +92,27 @@ export class CleanupFailoverBody {
   delete_vm?: boolean;
 }
 
-/** Who asked; the gateway fills it in from the API key. */
-class Requested {
+/** `cleanup.failover.test`: the REST body, the VM from the path, and who asked (from the API key). */
+export class TestFailoverRequest extends TestFailoverBody {
+  @IsString()
+  @Matches(FAILOVER_VM_NAME_PATTERN, { message: FAILOVER_VM_NAME_MESSAGE })
+  vm_name!: string;
   @IsOptional()
   @IsString()
   requested_by?: string;
 }
 
-export class TestFailoverRequest extends Requested {
+/** `cleanup.failover.cleanup`: the same, for a cleanup. */
+export class CleanupFailoverRequest extends CleanupFailoverBody {
   @IsString()
   @Matches(FAILOVER_VM_NAME_PATTERN, { message: FAILOVER_VM_NAME_MESSAGE })
   vm_name!: string;
   @IsOptional()
   @IsString()
-  @Matches(TEMPLATE_NAME_PATTERN, { message: 'template must be a template name' })
-  template?: string;
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(16)
-  @ArrayUnique()
-  @IsUUID('all', { each: true })
-  volumes?: string[];
+  requested_by?: string;
 }
 
-export class CleanupFailoverRequest extends Requested {
-  @IsString()
-  @Matches(FAILOVER_VM_NAME_PATTERN, { message: FAILOVER_VM_NAME_MESSAGE })
-  vm_name!: string;
-  @IsOptional()
-  @IsBoolean()
-  delete_vm?: boolean;
-}
-
-export class FailoverJobIdRequest extends Requested {
+export class FailoverJobIdRequest {
   @ApiProperty({ format: 'uuid' })
   @IsUUID()
   id!: string;

@@ -1,8 +1,8 @@
 import type { DeviceCorrelationDto } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
+import { FerryError, errorOf } from '@ferry/contracts';
 import type { DiskRecord } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
-import { correlationDto, errorOf, refOf } from '../operation-context';
+import { correlationDto, refOf } from '../operation-context';
 import { retrying } from '@ferry/platform';
 import type { FlowDeps } from './flow-deps';
 import { DEFAULT_DETACH_TIMEOUT_MS } from './flow-deps';

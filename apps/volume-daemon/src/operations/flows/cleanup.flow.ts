@@ -1,8 +1,8 @@
 import type { CleanupTestFailoverRequest } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
+import { FerryError, errorOf } from '@ferry/contracts';
 import type { DiskRecord } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
-import { errorOf, refOf } from '../operation-context';
+import { refOf } from '../operation-context';
 import { retrying } from '@ferry/platform';
 import { attachAndVerify } from './attach.flow';
 import { detachAndVerify } from './detach.flow';

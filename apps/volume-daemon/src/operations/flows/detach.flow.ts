@@ -1,7 +1,7 @@
-import { FerryError } from '@ferry/contracts';
+import { FerryError, errorOf } from '@ferry/contracts';
 import type { DiskRecord } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
-import { errorOf, refOf } from '../operation-context';
+import { refOf } from '../operation-context';
 import { retrying } from '@ferry/platform';
 import type { FlowDeps } from './flow-deps';
 import { DEFAULT_DETACH_TIMEOUT_MS } from './flow-deps';

@@ -1,9 +1,9 @@
-import { DiskEvents } from '@ferry/contracts';
+import { DiskEvents, errorOf } from '@ferry/contracts';
 import type { EventFactory, Transactional } from '@ferry/platform';
 import { toDiskDto } from '../../disks/disk-dto';
 import type { DisksRepository } from '../../disks/disks.repository';
 import type { OperationContext } from '../operation-context';
-import { errorOf, refOf } from '../operation-context';
+import { refOf } from '../operation-context';
 import { retrying } from '@ferry/platform';
 import type { FlowDeps } from './flow-deps';
 
