@@ -4,7 +4,7 @@ import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { isProcessRunning } from '@ferry/platform';
+import { isProcessRunning, probeKvm } from '@ferry/platform';
 import type { Accelerator, DiskSpec, RuntimePaths, ScsiAddress, VmSpec } from './qemu-args';
 import {
   assertSafeId,
@@ -113,21 +113,11 @@ export class QemuDriver {
       () => true,
       () => false,
     );
-    const failure = openable ? await this.kvmProbe() : '/dev/kvm cannot be opened read-write';
+    const failure = openable
+      ? await probeKvm(this.options.qemuBinary, 15_000)
+      : '/dev/kvm cannot be opened read-write';
     if (failure) this.logger.warn({ msg: 'KVM is not usable; VMs run under TCG', reason: failure });
     return failure ? 'tcg' : 'kvm';
-  }
-
-  /** Starts a paused KVM guest and quits it over QMP on stdio; undefined when it worked, else why not. */
-  private kvmProbe(): Promise<string | undefined> {
-    const args = ['-machine', 'q35,accel=kvm', '-cpu', 'host', '-S', '-nodefaults', '-no-user-config'];
-    args.push('-display', 'none', '-m', '16M', '-qmp', 'stdio');
-    return new Promise((resolve) => {
-      const child = execFile(this.options.qemuBinary, args, { timeout: 15_000 }, (err, _out, stderr) =>
-        resolve(err ? stderr.trim().split('\n')[0] || err.message : undefined),
-      );
-      child.stdin?.end('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n');
-    });
   }
 
   async start(spec: VmSpec): Promise<StartedVm> {
