@@ -63,6 +63,20 @@ import type { FailoverSubjects } from '../failover/failover.subjects';
 import type { CoherenceIssueDto, CoherenceStatusDto, ListIssuesRequest } from '../coherence/coherence.dto';
 import type { CoherenceEventData } from '../coherence/coherence.events';
 import type { CoherenceSubjects } from '../coherence/coherence.subjects';
+import type {
+  CapabilitiesRequest,
+  CapabilityHistoryDto,
+  CapabilitySnapshotDto,
+  HostDto,
+  HostIdRequest,
+  HostListDto,
+  RefreshAcceptedDto,
+  RegisterHostRequest,
+} from '../hosts/host.dto';
+import type { CatalogItemDto, CatalogRequest, TraitDto } from '../hosts/catalog.dto';
+import type { PlacementRequest, PlacementResultDto } from '../hosts/placement.dto';
+import type { HostEventData } from '../hosts/host.events';
+import type { HostSubjects } from '../hosts/host.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -127,8 +141,32 @@ interface CoherenceRpc {
   [CoherenceSubjects.ISSUE_LIST]: Rpc<ListIssuesRequest, { items: CoherenceIssueDto[] }>;
 }
 
+interface HostRpc {
+  [HostSubjects.REGISTER]: Rpc<RegisterHostRequest, HostDto>;
+  [HostSubjects.LIST]: Rpc<Record<string, never>, HostListDto>;
+  [HostSubjects.GET]: Rpc<HostIdRequest, HostDto>;
+  [HostSubjects.DELETE]: Rpc<HostIdRequest, { id: string }>;
+  [HostSubjects.CAPABILITIES_GET]: Rpc<CapabilitiesRequest, CapabilitySnapshotDto>;
+  [HostSubjects.CAPABILITIES_HISTORY]: Rpc<HostIdRequest, CapabilityHistoryDto>;
+  [HostSubjects.CAPABILITIES_REFRESH]: Rpc<HostIdRequest, RefreshAcceptedDto>;
+  [HostSubjects.TRAIT_LIST]: Rpc<Record<string, never>, { items: TraitDto[] }>;
+  [HostSubjects.TRAIT_GET]: Rpc<{ name: string }, TraitDto>;
+  [HostSubjects.CATALOG_PUT]: Rpc<CatalogRequest, CatalogItemDto>;
+  [HostSubjects.CATALOG_LIST]: Rpc<CatalogRequest, { items: CatalogItemDto[] }>;
+  [HostSubjects.CATALOG_GET]: Rpc<CatalogRequest, CatalogItemDto>;
+  [HostSubjects.CATALOG_DELETE]: Rpc<CatalogRequest, { name: string }>;
+  [HostSubjects.PLACEMENT_CANDIDATES]: Rpc<PlacementRequest, PlacementResultDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
-export type RpcMap = HealthRpc & TemplateRpc & VmRpc & DeviceRpc & DiskRpc & FailoverRpc & CoherenceRpc;
+export type RpcMap = HealthRpc &
+  TemplateRpc &
+  VmRpc &
+  DeviceRpc &
+  DiskRpc &
+  FailoverRpc &
+  CoherenceRpc &
+  HostRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
@@ -139,5 +177,6 @@ export type EventDataMap = TemplateEventData &
   DeviceEventData &
   DiskEventData &
   FailoverEventData &
-  CoherenceEventData;
+  CoherenceEventData &
+  HostEventData;
 export type EventType = keyof EventDataMap;

@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { TRAIT_NAME_PATTERN } from '../hosts/traits';
 
 /** Letters, digits, `.`, `_` and `-`; starts with a letter or digit; 1–63 characters. */
 export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -48,6 +59,26 @@ export class CreateTemplateRequest {
   @IsString()
   @Matches(MACHINE_TYPE_PATTERN, { message: 'machine_type must be a QEMU machine type such as q35 or pc' })
   machine_type?: string;
+
+  /**
+   * Traits the host must have to run VMs of this template (e.g. COMPUTE_SECURITY_UEFI_SECURE_BOOT,
+   * COMPUTE_SECURITY_TPM_2_0); creating a VM on a host without them is refused with the reasons.
+   */
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['COMPUTE_SECURITY_TPM_2_0'],
+    description: 'Host traits VMs of this template need (see GET /traits); default none.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(TRAIT_NAME_PATTERN, {
+    each: true,
+    message: 'each required trait must be a trait name such as COMPUTE_SECURITY_TPM_2_0',
+  })
+  required_traits?: string[];
 }
 
 /** Request of `vm-operator.template.get` and `vm-operator.template.delete`. */
@@ -83,6 +114,10 @@ export class TemplateDto {
   /** QEMU machine type, e.g. q35. */
   @ApiProperty({ example: 'q35' })
   machine_type!: string;
+
+  /** Host traits VMs of this template need. */
+  @ApiProperty({ type: [String], example: [] })
+  required_traits!: string[];
 }
 
 /** Reply of `vm-operator.template.list`, ordered by name. */
