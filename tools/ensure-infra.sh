@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure this machine has what Ferry needs to run and test: Debian's nats-server, PostgreSQL,
-# QEMU (qemu-system-x86, qemu-utils) and python3-cs (for a test); NATS and Postgres are started on
-# 127.0.0.1 if nothing listens.
+# QEMU (qemu-system-x86, qemu-utils), libvirt (virsh and a libvirtd with the QEMU driver, for the
+# libvirt discovery driver; its tests start libvirtd with tools/ensure-libvirtd.sh) and python3-cs
+# (for a test); NATS and Postgres are started on 127.0.0.1 if nothing listens.
 # Safe to run again; changes nothing that works.
 # Meant for development machines and CI (it uses apt-get as root). Production deploys use deploy/.
 set -euo pipefail
@@ -27,6 +28,11 @@ command -v nats-server >/dev/null || { log "installing nats-server"; apt_install
 command -v pg_isready >/dev/null || { log "installing postgresql"; apt_install postgresql postgresql-client; }
 command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null \
   || { log "installing qemu-system-x86 and qemu-utils"; apt_install qemu-system-x86 qemu-utils; }
+# libvirtd is in /usr/sbin, which a non-root PATH may lack.
+command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbin/libvirtd ]; } || {
+  log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
+  apt_install libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
+}
 # The CloudStack signer's test compares against the `cs` client; it installs for Debian's python3.
 /usr/bin/python3 -c 'import cs' 2>/dev/null || { log "installing python3-cs"; apt_install python3-cs; }
 

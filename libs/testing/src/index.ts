@@ -1,3 +1,4 @@
 export * from './infra';
 export * from './processes';
 export * from './config-docs';
+export * from './libvirtd';
