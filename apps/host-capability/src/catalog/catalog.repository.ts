@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import type { CatalogItemDto, CatalogKind } from '@ferry/contracts';
+import type { EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+
+interface CatalogRow {
+  name: string;
+  spec: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toItem(row: CatalogRow): CatalogItemDto {
+  return {
+    ...row.spec,
+    name: row.name,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+const T = 'host_capability.catalog';
+
+@Injectable()
+export class CatalogRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async list<S = Record<string, unknown>>(kind: CatalogKind): Promise<(CatalogRow & { spec: S })[]> {
+    return this.ds.query(
+      `SELECT name, spec, created_at, updated_at FROM ${T} WHERE kind = $1 ORDER BY name`,
+      [kind],
+    );
+  }
+
+  async get<S = Record<string, unknown>>(
+    kind: CatalogKind,
+    name: string,
+  ): Promise<(CatalogRow & { spec: S }) | undefined> {
+    const rows: (CatalogRow & { spec: S })[] = await this.ds.query(
+      `SELECT name, spec, created_at, updated_at FROM ${T} WHERE kind = $1 AND name = $2`,
+      [kind, name],
+    );
+    return rows[0];
+  }
+
+  /** undefined when it already exists. */
+  async create(
+    em: EntityManager,
+    kind: CatalogKind,
+    name: string,
+    spec: object,
+  ): Promise<CatalogRow | undefined> {
+    const rows: CatalogRow[] = await em.query(
+      `INSERT INTO ${T} (kind, name, spec) VALUES ($1, $2, $3) ON CONFLICT (kind, name) DO NOTHING
+       RETURNING name, spec, created_at, updated_at`,
+      [kind, name, JSON.stringify(spec)],
+    );
+    return rows[0];
+  }
+
+  /** undefined when it does not exist. */
+  async replace(
+    em: EntityManager,
+    kind: CatalogKind,
+    name: string,
+    spec: object,
+  ): Promise<CatalogRow | undefined> {
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
+    const [rows] = (await em.query(
+      `UPDATE ${T} SET spec = $3, updated_at = now() WHERE kind = $1 AND name = $2
+       RETURNING name, spec, created_at, updated_at`,
+      [kind, name, JSON.stringify(spec)],
+    )) as [CatalogRow[], number];
+    return rows[0];
+  }
+
+  async delete(em: EntityManager, kind: CatalogKind, name: string): Promise<boolean> {
+    const [, deleted] = (await em.query(`DELETE FROM ${T} WHERE kind = $1 AND name = $2`, [kind, name])) as [
+      unknown,
+      number,
+    ];
+    return deleted > 0;
+  }
+
+  /** Custom trait name → the ids of the hosts that carry it. */
+  async customTraits(): Promise<Map<string, string[]>> {
+    const rows: { name: string; host_ids: string[] | null }[] = await this.ds.query(
+      `SELECT name, ARRAY(SELECT jsonb_array_elements_text(COALESCE(spec->'host_ids', '[]'))) AS host_ids
+       FROM ${T} WHERE kind = 'hardware-trait'`,
+    );
+    return new Map(rows.map((r) => [r.name, r.host_ids ?? []]));
+  }
+}

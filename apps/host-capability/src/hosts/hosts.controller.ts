@@ -1,0 +1,103 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type {
+  CapabilityHistoryDto,
+  CapabilitySnapshotDto,
+  CatalogItemDto,
+  CatalogRequest,
+  HostDto,
+  HostListDto,
+  PlacementResultDto,
+  RefreshAcceptedDto,
+  TraitDto,
+} from '@ferry/contracts';
+import {
+  CapabilitiesRequest,
+  HostIdRequest,
+  HostSubjects,
+  PlacementRequest,
+  RegisterHostRequest,
+  TraitNameParam,
+} from '@ferry/contracts';
+import { CatalogService } from '../catalog/catalog.service';
+import { PlacementService } from '../placement/placement.service';
+import { HostsService } from './hosts.service';
+
+@Controller()
+export class HostsController {
+  constructor(
+    private readonly hosts: HostsService,
+    private readonly catalog: CatalogService,
+    private readonly placement: PlacementService,
+  ) {}
+
+  @MessagePattern(HostSubjects.REGISTER)
+  register(@Payload() req: RegisterHostRequest): Promise<HostDto> {
+    return this.hosts.register(req);
+  }
+
+  @MessagePattern(HostSubjects.LIST)
+  async list(): Promise<HostListDto> {
+    return { items: await this.hosts.list() };
+  }
+
+  @MessagePattern(HostSubjects.GET)
+  get(@Payload() req: HostIdRequest): Promise<HostDto> {
+    return this.hosts.get(req.hostId);
+  }
+
+  @MessagePattern(HostSubjects.DELETE)
+  delete(@Payload() req: HostIdRequest): Promise<{ id: string }> {
+    return this.hosts.delete(req.hostId);
+  }
+
+  @MessagePattern(HostSubjects.CAPABILITIES_GET)
+  capabilities(@Payload() req: CapabilitiesRequest): Promise<CapabilitySnapshotDto> {
+    return this.hosts.capabilities(req.hostId, req.version);
+  }
+
+  @MessagePattern(HostSubjects.CAPABILITIES_HISTORY)
+  history(@Payload() req: HostIdRequest): Promise<CapabilityHistoryDto> {
+    return this.hosts.history(req.hostId);
+  }
+
+  @MessagePattern(HostSubjects.CAPABILITIES_REFRESH)
+  refresh(@Payload() req: HostIdRequest): Promise<RefreshAcceptedDto> {
+    return this.hosts.refresh(req.hostId);
+  }
+
+  @MessagePattern(HostSubjects.TRAIT_LIST)
+  async traits(): Promise<{ items: TraitDto[] }> {
+    return { items: await this.placement.traits() };
+  }
+
+  @MessagePattern(HostSubjects.TRAIT_GET)
+  trait(@Payload() req: TraitNameParam): Promise<TraitDto> {
+    return this.placement.trait(req.name);
+  }
+
+  @MessagePattern(HostSubjects.CATALOG_PUT)
+  put(@Payload() req: CatalogRequest): Promise<CatalogItemDto> {
+    return this.catalog.put(req);
+  }
+
+  @MessagePattern(HostSubjects.CATALOG_LIST)
+  async catalogList(@Payload() req: CatalogRequest): Promise<{ items: CatalogItemDto[] }> {
+    return { items: await this.catalog.list(req) };
+  }
+
+  @MessagePattern(HostSubjects.CATALOG_GET)
+  catalogGet(@Payload() req: CatalogRequest): Promise<CatalogItemDto> {
+    return this.catalog.get(req);
+  }
+
+  @MessagePattern(HostSubjects.CATALOG_DELETE)
+  catalogDelete(@Payload() req: CatalogRequest): Promise<{ name: string }> {
+    return this.catalog.delete(req);
+  }
+
+  @MessagePattern(HostSubjects.PLACEMENT_CANDIDATES)
+  candidates(@Payload() req: PlacementRequest): Promise<PlacementResultDto> {
+    return this.placement.candidates(req);
+  }
+}

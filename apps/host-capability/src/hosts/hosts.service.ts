@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import type {
+  CapabilityHistoryDto,
+  CapabilitySnapshotDto,
+  HostDto,
+  RefreshAcceptedDto,
+  RegisterHostRequest,
+} from '@ferry/contracts';
+import { FerryError, HostEvents } from '@ferry/contracts';
+import { EventFactory, Transactional } from '@ferry/platform';
+import { VersionsRepository } from '../capabilities/versions.repository';
+import { CatalogRepository } from '../catalog/catalog.repository';
+import { HostCapabilityConfig } from '../config/host-capability.config';
+import { Discoverer } from '../discovery/discoverer';
+import { parseHostUri } from './host-uri';
+import { toHostDto } from './host-view';
+import type { HostRecord } from './hosts.repository';
+import { HostsRepository } from './hosts.repository';
+
+@Injectable()
+export class HostsService {
+  private readonly logger = new Logger(HostsService.name);
+
+  constructor(
+    private readonly hosts: HostsRepository,
+    private readonly versions: VersionsRepository,
+    private readonly catalog: CatalogRepository,
+    private readonly discoverer: Discoverer,
+    private readonly tx: Transactional,
+    private readonly events: EventFactory,
+    private readonly config: HostCapabilityConfig,
+  ) {}
+
+  /** Records the host and starts its discovery in the background; the reply does not wait for it. */
+  async register(req: RegisterHostRequest): Promise<HostDto> {
+    const target = parseHostUri(req.uri);
+    if (target.driver === 'local') {
+      const local = await this.hosts.findLocal();
+      if (local) {
+        throw FerryError.conflict(`the local host is already registered as "${local.name}"`, {
+          id: local.id,
+          name: local.name,
+        });
+      }
+    }
+    const host = await this.tx.run(async (uow) => {
+      const created = await this.hosts.insert(uow.em, {
+        id: randomUUID(),
+        name: req.name,
+        uri: target.uri,
+        driver: target.driver,
+        isLocal: target.driver === 'local',
+      });
+      if (created)
+        await uow.emit(this.events.create(HostEvents.REGISTERED, created.id, { host: this.view(created) }));
+      return created;
+    });
+    if (!host)
+      throw FerryError.conflict(`a host named "${req.name}" is already registered`, { name: req.name });
+    this.logger.log({ msg: 'host registered', id: host.id, name: host.name, driver: host.driver });
+    await this.discoverer.refresh(host.id);
+    return this.get(host.id);
+  }
+
+  async list(): Promise<HostDto[]> {
+    const custom = await this.catalog.customTraits();
+    return (await this.hosts.list()).map((h) => this.view(h, custom));
+  }
+
+  async get(id: string): Promise<HostDto> {
+    return this.view(await this.require(id), await this.catalog.customTraits());
+  }
+
+  async delete(id: string): Promise<{ id: string }> {
+    const host = await this.require(id);
+    await this.tx.run(async (uow) => {
+      if (!(await this.hosts.delete(uow.em, id))) return;
+      await this.hosts.bumpGeneration(uow.em);
+      await uow.emit(this.events.create(HostEvents.DELETED, id, { host_id: id, name: host.name }));
+    });
+    return { id };
+  }
+
+  async capabilities(id: string, version?: number): Promise<CapabilitySnapshotDto> {
+    const host = await this.require(id);
+    const snapshot = await this.versions.get(id, version);
+    if (snapshot) return snapshot;
+    if (version !== undefined) {
+      throw FerryError.notFound(`host "${host.name}" has no capability version ${version}`, { id, version });
+    }
+    throw FerryError.notFound(
+      `host "${host.name}" has no capabilities yet (status ${host.status}${host.statusReason ? `: ${host.statusReason}` : ''})`,
+      { id, status: host.status },
+    );
+  }
+
+  async history(id: string): Promise<CapabilityHistoryDto> {
+    await this.require(id);
+    return { host_id: id, versions: await this.versions.history(id) };
+  }
+
+  async refresh(id: string): Promise<RefreshAcceptedDto> {
+    await this.require(id);
+    const started = await this.discoverer.refresh(id);
+    return { host_id: id, started, host: await this.get(id) };
+  }
+
+  private async require(id: string): Promise<HostRecord> {
+    const host = await this.hosts.find(id);
+    if (!host) throw FerryError.notFound(`host ${id} not found`, { id });
+    return host;
+  }
+
+  private view(host: HostRecord, custom: ReadonlyMap<string, readonly string[]> = new Map()): HostDto {
+    return toHostDto(host, custom, this.config.HOST_CAPABILITY_DISCOVERY_TIMEOUT_MS);
+  }
+}
