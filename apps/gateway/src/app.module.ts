@@ -21,6 +21,14 @@ import { DisksController } from './disks/disks.controller';
 import { VolumeOperationsController } from './disks/volume-operations.controller';
 import { FailoverController } from './failover/failover.controller';
 import { CoherenceController } from './coherence/coherence.controller';
+import {
+  CustomTraitsController,
+  PlacementPoliciesController,
+  QosPoliciesController,
+  ResourceClassesController,
+  TraitsController,
+} from './hosts/catalog.controllers';
+import { HostsController, PlacementController } from './hosts/hosts.controller';
 
 @Module({})
 export class AppModule {
@@ -43,6 +51,13 @@ export class AppModule {
         VolumeOperationsController,
         FailoverController,
         CoherenceController,
+        HostsController,
+        PlacementController,
+        TraitsController,
+        CustomTraitsController,
+        ResourceClassesController,
+        PlacementPoliciesController,
+        QosPoliciesController,
         EventsController,
         ApiKeysController,
       ],

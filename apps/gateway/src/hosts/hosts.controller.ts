@@ -1,0 +1,133 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type {
+  CapabilityHistoryDto,
+  CapabilitySnapshotDto,
+  HostDto,
+  PlacementResultDto,
+  RefreshAcceptedDto,
+} from '@ferry/contracts';
+import {
+  CapabilitiesQuery,
+  CapabilityHistoryDto as CapabilityHistoryDtoClass,
+  CapabilitySnapshotDto as CapabilitySnapshotDtoClass,
+  HostDto as HostDtoClass,
+  HostIdRequest,
+  HostSubjects,
+  PlacementRequest,
+  PlacementResultDto as PlacementResultDtoClass,
+  RefreshAcceptedDto as RefreshAcceptedDtoClass,
+  RegisterHostRequest,
+} from '@ferry/contracts';
+import { FerryClient } from '@ferry/platform';
+import type { FastifyReply } from 'fastify';
+import { RequireRole } from '../auth/roles';
+import { ApiErrors } from '../http/api-errors.decorator';
+import { Idempotent } from '../idempotency/idempotent.decorator';
+
+/** KVM hosts and their discovered capabilities (seed 003), served by host-capability. */
+@ApiTags('hosts')
+@Controller('hosts')
+export class HostsController {
+  constructor(private readonly client: FerryClient) {}
+
+  @Post()
+  @Idempotent()
+  @RequireRole('admin')
+  @HttpCode(201)
+  @ApiCreatedResponse({
+    type: HostDtoClass,
+    description:
+      'Registered (admins); its discovery runs in the background (`status` pending → discovering → ready, or unreachable with the reason). Location names the host. 400: a bad name or URI (`local`, or a libvirt URI such as qemu:///system, test:///default, qemu+ssh://root@kvm-01/system; no passwords). 409: the name is taken, or the local host is registered already.',
+  })
+  @ApiErrors(400, 401, 403, 409, 503, 504)
+  async register(
+    @Body() body: RegisterHostRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HostDto> {
+    const host = await this.client.send(HostSubjects.REGISTER, body);
+    void reply.header('location', `/api/v1/hosts/${host.id}`);
+    return host;
+  }
+
+  @Get()
+  @ApiOkResponse({ type: [HostDtoClass], description: 'Every host, by name.' })
+  @ApiErrors(401, 503, 504)
+  async list(): Promise<HostDto[]> {
+    return (await this.client.send(HostSubjects.LIST, {})).items;
+  }
+
+  @Get(':hostId')
+  @ApiOkResponse({ type: HostDtoClass })
+  @ApiErrors(400, 401, 404, 503, 504)
+  get(@Param() params: HostIdRequest): Promise<HostDto> {
+    return this.client.send(HostSubjects.GET, params);
+  }
+
+  @Delete(':hostId')
+  @RequireRole('admin')
+  @ApiOkResponse({ description: 'Unregistered (admins), with its capability history.' })
+  @ApiErrors(400, 401, 403, 404, 503, 504)
+  delete(@Param() params: HostIdRequest): Promise<{ id: string }> {
+    return this.client.send(HostSubjects.DELETE, params);
+  }
+
+  @Get(':hostId/capabilities')
+  @ApiOkResponse({
+    type: CapabilitySnapshotDtoClass,
+    description:
+      'The latest capabilities, or `?version=N`. Every field is `{value, source, reason?}`: `value: null` means it could not be discovered and `reason` says why. 404: unknown host, no such version, or not discovered yet.',
+  })
+  @ApiErrors(400, 401, 404, 503, 504)
+  capabilities(
+    @Param() params: HostIdRequest,
+    @Query() query: CapabilitiesQuery,
+  ): Promise<CapabilitySnapshotDto> {
+    return this.client.send(HostSubjects.CAPABILITIES_GET, { ...params, ...query });
+  }
+
+  @Get(':hostId/capabilities/history')
+  @ApiOkResponse({
+    type: CapabilityHistoryDtoClass,
+    description:
+      'Every version, newest first, with the fields and traits that changed against the one before.',
+  })
+  @ApiErrors(400, 401, 404, 503, 504)
+  history(@Param() params: HostIdRequest): Promise<CapabilityHistoryDto> {
+    return this.client.send(HostSubjects.CAPABILITIES_HISTORY, params);
+  }
+
+  @Post(':hostId/capabilities/refresh')
+  @Idempotent()
+  @HttpCode(202)
+  @ApiAcceptedResponse({
+    type: RefreshAcceptedDtoClass,
+    description:
+      'A discovery starts in the background; `started: false` when one of this host was already in flight (at most one runs per host). Same facts write no new version.',
+  })
+  @ApiErrors(400, 401, 403, 404, 503, 504)
+  refresh(@Param() params: HostIdRequest): Promise<RefreshAcceptedDto> {
+    return this.client.send(HostSubjects.CAPABILITIES_REFRESH, params);
+  }
+}
+
+/** Which hosts can take a VM (seed 003's placement), served by host-capability. */
+@ApiTags('placement')
+@Controller('placement')
+export class PlacementController {
+  constructor(private readonly client: FerryClient) {}
+
+  @Post('candidates')
+  @Idempotent()
+  @RequireRole('viewer')
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: PlacementResultDtoClass,
+    description:
+      'The hosts that fit, best first under the policy (`spread` by default), and every other host with its reasons: `TRAIT_MISSING: X`, `TRAIT_FORBIDDEN: X`, `INSUFFICIENT: MEMORY_MB (requested R, capacity C)`, `UNKNOWN: DISK_GB (not discovered)`, `HOST_UNREACHABLE: why`, `NO_CAPABILITIES`, `HOST_UNKNOWN`. 400: a bad or unknown trait name. 422: the resource class or policy does not exist.',
+  })
+  @ApiErrors(400, 401, 422, 503, 504)
+  candidates(@Body() body: PlacementRequest): Promise<PlacementResultDto> {
+    return this.client.send(HostSubjects.PLACEMENT_CANDIDATES, body);
+  }
+}
