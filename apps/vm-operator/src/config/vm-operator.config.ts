@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { PlatformConfig } from '@ferry/platform';
+import { HOST_NAME_PATTERN } from '@ferry/contracts';
+import { machineHostName, PlatformConfig } from '@ferry/platform';
 
 export class VmOperatorConfig extends PlatformConfig {
   /** Base of the per-VM runtime directories (QMP socket, pid file, log). Keep it short: socket paths max 107 bytes. */
@@ -21,4 +22,11 @@ export class VmOperatorConfig extends PlatformConfig {
   @Min(0)
   @Max(600_000)
   VM_POWERDOWN_GRACE_MS = 10_000;
+
+  /**
+   * This host's name in host-capability. VMs of a template with required traits are created only if
+   * placement says this host has them.
+   */
+  @Matches(HOST_NAME_PATTERN, { message: 'must be a host name (letters, digits, ".", "_", "-")' })
+  VM_HOST_NAME = machineHostName();
 }

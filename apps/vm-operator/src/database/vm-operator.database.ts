@@ -5,6 +5,7 @@ import { Vms1732233700000 } from './migrations/1732233700000-vms';
 import { VmDevices1732233800000 } from './migrations/1732233800000-vm-devices';
 import { DeviceOverlays1732233900000 } from './migrations/1732233900000-device-overlays';
 import { TemplateMachineType1732234000000 } from './migrations/1732234000000-template-machine-type';
+import { TemplateRequiredTraits1732234100000 } from './migrations/1732234100000-template-required-traits';
 
 export const VM_OPERATOR_DATABASE: ServiceDatabase = {
   schema: 'vm_operator',
@@ -15,5 +16,6 @@ export const VM_OPERATOR_DATABASE: ServiceDatabase = {
     VmDevices1732233800000,
     DeviceOverlays1732233900000,
     TemplateMachineType1732234000000,
+    TemplateRequiredTraits1732234100000,
   ],
 };

@@ -11,15 +11,18 @@ export interface NewTemplate {
   cpuCount: number;
   ramAmount: number;
   machineType: string;
+  requiredTraits: string[];
 }
 
-const SELECT = 'SELECT name, cpu_count, ram_amount, machine_type, created_at FROM vm_operator.templates';
+const SELECT =
+  'SELECT name, cpu_count, ram_amount, machine_type, required_traits, created_at FROM vm_operator.templates';
 
 interface TemplateRow {
   name: string;
   cpu_count: number;
   ram_amount: number;
   machine_type: string;
+  required_traits: string[];
   created_at: Date;
 }
 
@@ -29,6 +32,7 @@ function fromRow(r: TemplateRow): TemplateEntity {
     cpuCount: r.cpu_count,
     ramAmount: r.ram_amount,
     machineType: r.machine_type,
+    requiredTraits: r.required_traits,
     createdAt: r.created_at,
   });
 }
@@ -45,6 +49,7 @@ export class TemplatesRepository {
       cpuCount: t.cpuCount,
       ramAmount: t.ramAmount,
       machineType: t.machineType,
+      requiredTraits: t.requiredTraits,
     });
     try {
       // insert() copies the generated created_at back onto the entity.

@@ -27,6 +27,7 @@ const small = {
   cpuCount: 1,
   ramAmount: 512,
   machineType: 'q35',
+  requiredTraits: [],
   createdAt: new Date(),
 } as TemplateEntity;
 

@@ -12,6 +12,7 @@ export function toTemplateDto(t: TemplateEntity): TemplateDto {
     cpu_count: t.cpuCount,
     ram_amount: t.ramAmount,
     machine_type: t.machineType,
+    required_traits: t.requiredTraits,
     created_at: t.createdAt.toISOString(),
   };
 }
@@ -34,6 +35,7 @@ export class TemplatesService {
         cpuCount: req.cpu_count,
         ramAmount: req.ram_amount,
         machineType: req.machine_type ?? 'q35',
+        requiredTraits: req.required_traits ?? [],
       });
       const template = toTemplateDto(entity);
       await uow.emit(this.events.create(TemplateEvents.CREATED, template.name, { template }));

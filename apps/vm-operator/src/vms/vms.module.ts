@@ -12,6 +12,7 @@ import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
 import { VmsRepository } from './vms.repository';
 import { VmsService } from './vms.service';
+import { HostFit } from './host-fit';
 
 @Module({
   imports: [TemplatesModule],
@@ -21,6 +22,7 @@ import { VmsService } from './vms.service';
     DevicesRepository,
     DevicesService,
     VmsService,
+    HostFit,
     VmTransitions,
     VmLifecycle,
     VmReconciler,

@@ -12,6 +12,7 @@ import type { ActionOptions } from './vm-state';
 import { VmTransitions } from './vm-events';
 import { VmReconciler } from './vm-reconcile';
 import { VmsRepository } from './vms.repository';
+import { HostFit } from './host-fit';
 
 @Injectable()
 export class VmsService {
@@ -26,9 +27,11 @@ export class VmsService {
     private readonly devices: DevicesRepository,
     private readonly qemu: QemuDriver,
     private readonly reconciler: VmReconciler,
+    private readonly hostFit: HostFit,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
+    await this.hostFit.check(req.template);
     const id = randomUUID();
     const vm = await this.tx.run(async (uow) => {
       const created = toVmDto(

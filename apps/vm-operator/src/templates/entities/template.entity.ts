@@ -15,6 +15,9 @@ export class TemplateEntity {
   @Column({ name: 'machine_type', type: 'varchar', length: 32, default: 'q35' })
   machineType!: string;
 
+  @Column({ name: 'required_traits', type: 'text', array: true, default: () => "'{}'" })
+  requiredTraits!: string[];
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
