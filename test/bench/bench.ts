@@ -14,6 +14,7 @@ import { closedLoop, httpGetter, median, sequential } from './load';
 import { benchDiskOps } from './disk-ops';
 import { benchFailoverCleanup } from './failover-cleanup';
 import { benchObserverSweep } from './observer-sweep';
+import { benchPlacement } from './placement';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -21,7 +22,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const SEQUENTIAL_N = Number(process.env['BENCH_SEQUENTIAL_N'] ?? 3000);
 const CONCURRENCY = 64;
 /** The parts of the bench, each with a suite of its own; BENCH_ONLY (comma-separated) runs some of them. */
-const PARTS = ['gateway', 'disk_ops', 'failover_cleanup', 'observer_sweep'] as const;
+const PARTS = ['gateway', 'disk_ops', 'failover_cleanup', 'observer_sweep', 'placement'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
@@ -180,6 +181,8 @@ async function main(): Promise<void> {
   if (selected('failover_cleanup')) await benchFailoverCleanup(emit);
   // The observer's sweep over 1,000 VM and 2,000 disk records, a sample of them real, against its CPU goal.
   if (selected('observer_sweep')) await benchObserverSweep(emit);
+  // Seed 003's placement over 1,000 discovered hosts against GET /health, and one local discovery.
+  if (selected('placement')) await benchPlacement(emit);
 }
 
 main().catch((err: Error) => {
