@@ -28,10 +28,12 @@ ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FE
 # the host for KVM (TCG otherwise; the kvm group or root to open it). In a container, VMs live as long
 # as the container: they outlive a vm-operator crash only when vm-operator runs on the host itself.
 # volume-daemon uses this image too (FERRY_APP=volume-daemon) for qemu-img, with the disk directory
-# shared with vm-operator.
+# shared with vm-operator. host-capability uses it too: its local driver asks this QEMU, and its
+# libvirt driver runs virsh (libvirt-clients; openssh-client for qemu+ssh:// URIs).
 FROM runtime AS vm-operator
 USER root
 RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils \
+    libvirt-clients openssh-client \
     && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms /var/lib/ferry/disks \
     && chown node /var/lib/ferry/vms /var/lib/ferry/disks
 USER node
