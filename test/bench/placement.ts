@@ -11,7 +11,7 @@ const HOSTS = Number(process.env['BENCH_PLACEMENT_HOSTS'] ?? 1000);
 const N = Number(process.env['BENCH_PLACEMENT_N'] ?? 1000);
 /** The issue's bar: placement's p50 at most twice GET /api/v1/health's. */
 const GOAL_RATIO = 2;
-const BODY = JSON.stringify({ resources: { VCPU: 2 }, required: ['COMPUTE_STORAGE_QCOW2', 'HW_NUMA_ROOT'] });
+const BODY = JSON.stringify({ resources: { VCPU: 2, DISK_GB: 10 }, required: ['HW_NUMA_ROOT'] });
 
 /** One keep-alive request; rejects unless the status is `expect`. */
 function caller(

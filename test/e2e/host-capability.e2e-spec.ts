@@ -385,4 +385,33 @@ describe('host-capability (real discovery)', () => {
     expect((await suite.request('GET', `/api/v1/hosts/${res.body.id}`)).status).toBe(404);
     expect((await place({ hosts: [res.body.name] })).body.rejected[0]!.reasons[0]).toMatch(/^HOST_UNKNOWN/);
   });
+
+  it('refreshes every host periodically, and a refresh that finds the same facts writes no version', async () => {
+    await suite.process('host-capability').stop();
+    await suite.startService('host-capability', {
+      HOST_CAPABILITY_LOCAL_HOST_NAME: localName,
+      VOLUME_STORAGE_DIR: suite.diskDir,
+      HOST_CAPABILITY_REFRESH_INTERVAL_MS: '1000',
+    });
+    const before = await hosts();
+    // The restart registered nothing twice.
+    expect(before.filter((h) => h.local).map((h) => h.id)).toEqual([local.id]);
+    const lv = before.find((h) => h.driver === 'libvirt' && h.status === 'ready')!;
+    const seen = new Set<string>();
+    await eventually(
+      async () => {
+        const h = await host(lv.id);
+        if (h.last_discovered_at) seen.add(h.last_discovered_at);
+        return seen.size >= 3 ? h : undefined;
+      },
+      20_000,
+      'two periodic refreshes',
+    );
+    const after = await host(lv.id);
+    expect(after.capability_version).toBe(lv.capability_version);
+    const history = (
+      await suite.request<CapabilityHistoryDto>('GET', `/api/v1/hosts/${lv.id}/capabilities/history`)
+    ).body;
+    expect(history.versions).toHaveLength(1);
+  });
 });
