@@ -295,10 +295,14 @@ describe('host-capability (real discovery)', () => {
     expect(replaced.body).toMatchObject({ name: 'gold', disk_read_iops_sec: 8000 });
     expect(replaced.body).not.toHaveProperty('cpu_shares');
     expect((await suite.request('GET', '/api/v1/qos-policies')).body).toHaveLength(1);
-    expect((await suite.request('DELETE', '/api/v1/qos-policies/gold')).status).toBe(200);
+    expect((await suite.request('DELETE', '/api/v1/qos-policies/gold')).status).toBe(204);
     expect((await suite.request('GET', '/api/v1/qos-policies/gold')).status).toBe(404);
 
-    expect((await suite.request('DELETE', '/api/v1/traits/CUSTOM_GPU')).status).toBe(200);
+    const inUse = await suite.request<{ detail: string }>('DELETE', '/api/v1/traits/CUSTOM_GPU');
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.detail).toContain('resource-class/gpu.small');
+    expect((await suite.request('DELETE', '/api/v1/resource-classes/gpu.small')).status).toBe(204);
+    expect((await suite.request('DELETE', '/api/v1/traits/CUSTOM_GPU')).status).toBe(204);
     expect((await host(lv.id)).traits).not.toContain('CUSTOM_GPU');
   });
 
@@ -380,8 +384,22 @@ describe('host-capability (real discovery)', () => {
 
   it('unregisters a host', async () => {
     const res = await register(randomName('tmp'), 'test:///default');
+    // Placement knows a host as soon as it is registered, before its discovery ends.
+    expect((await place({ hosts: [res.body.name] })).body.rejected).not.toContainEqual(
+      expect.objectContaining({ reasons: [expect.stringMatching(/^HOST_UNKNOWN/)] }),
+    );
     await ready(res.body.id);
-    expect((await suite.request('DELETE', `/api/v1/hosts/${res.body.id}`)).status).toBe(200);
+    const tag = await suite.request('POST', '/api/v1/traits', {
+      body: { name: 'CUSTOM_TMP', host_ids: [res.body.id] },
+    });
+    expect(tag.status).toBe(201);
+    expect((await suite.request('DELETE', `/api/v1/hosts/${res.body.id}`)).status).toBe(204);
+    // Custom traits forget it: the trait has no host, and it can be saved as it now is.
+    const trait = await suite.request<TraitDto>('GET', '/api/v1/traits/CUSTOM_TMP');
+    expect(trait.body).toMatchObject({ hosts: 0 });
+    expect((await suite.request('PUT', '/api/v1/traits/CUSTOM_TMP', { body: { host_ids: [] } })).status).toBe(
+      200,
+    );
     expect((await suite.request('GET', `/api/v1/hosts/${res.body.id}`)).status).toBe(404);
     expect((await place({ hosts: [res.body.name] })).body.rejected[0]!.reasons[0]).toMatch(/^HOST_UNKNOWN/);
   });

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Res } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { CatalogItemDto, CatalogKind, TraitDto } from '@ferry/contracts';
 import {
   CatalogNameParam,
@@ -91,10 +91,13 @@ function catalogController(route: CatalogRoute, reads = true): Type<unknown> {
 
     @Delete(':name')
     @RequireRole('admin')
-    @ApiOkResponse({ description: `Deleted (admins).` })
-    @ApiErrors(400, 401, 403, 404, 503, 504)
-    delete(@Param() params: CatalogNameParam): Promise<{ name: string }> {
-      return this.client.send(HostSubjects.CATALOG_DELETE, { kind, name: params.name });
+    @HttpCode(204)
+    @ApiNoContentResponse({
+      description: `Deleted (admins). 409: a custom trait still used by a resource class or policy.`,
+    })
+    @ApiErrors(400, 401, 403, 404, 409, 503, 504)
+    async delete(@Param() params: CatalogNameParam): Promise<void> {
+      await this.client.send(HostSubjects.CATALOG_DELETE, { kind, name: params.name });
     }
   }
 

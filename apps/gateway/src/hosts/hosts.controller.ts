@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type {
   CapabilityHistoryDto,
   CapabilitySnapshotDto,
@@ -66,10 +72,13 @@ export class HostsController {
 
   @Delete(':hostId')
   @RequireRole('admin')
-  @ApiOkResponse({ description: 'Unregistered (admins), with its capability history.' })
+  @HttpCode(204)
+  @ApiNoContentResponse({
+    description: 'Unregistered (admins), with its capability history; custom traits forget it.',
+  })
   @ApiErrors(400, 401, 403, 404, 503, 504)
-  delete(@Param() params: HostIdRequest): Promise<{ id: string }> {
-    return this.client.send(HostSubjects.DELETE, params);
+  async delete(@Param() params: HostIdRequest): Promise<void> {
+    await this.client.send(HostSubjects.DELETE, params);
   }
 
   @Get(':hostId/capabilities')
@@ -124,7 +133,7 @@ export class PlacementController {
   @ApiOkResponse({
     type: PlacementResultDtoClass,
     description:
-      'The hosts that fit, best first under the policy (`spread` by default), and every other host with its reasons: `TRAIT_MISSING: X`, `TRAIT_FORBIDDEN: X`, `INSUFFICIENT: MEMORY_MB (requested R, capacity C)`, `UNKNOWN: DISK_GB (not discovered)`, `HOST_UNREACHABLE: why`, `NO_CAPABILITIES`, `HOST_UNKNOWN`. 400: a bad or unknown trait name. 422: the resource class or policy does not exist.',
+      'The hosts that fit, best first under the policy (`spread` by default), and every other host with its reasons: `TRAIT_MISSING: X`, `TRAIT_FORBIDDEN: X`, `INSUFFICIENT: MEMORY_MB (requested R, capacity C)`, `UNKNOWN: DISK_GB (not discovered)`, `HOST_UNREACHABLE: why`, `HOST_ERROR: why`, `NO_CAPABILITIES`, `HOST_UNKNOWN`. 400: a bad or unknown trait name. 422: the resource class or policy does not exist.',
   })
   @ApiErrors(400, 401, 422, 503, 504)
   candidates(@Body() body: PlacementRequest): Promise<PlacementResultDto> {

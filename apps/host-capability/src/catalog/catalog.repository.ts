@@ -82,6 +82,29 @@ export class CatalogRepository {
     return deleted > 0;
   }
 
+  /** Takes a deleted host off every custom trait. */
+  async forgetHost(em: EntityManager, hostId: string): Promise<void> {
+    await em.query(
+      `UPDATE ${T} SET spec = jsonb_set(spec, '{host_ids}',
+         (SELECT COALESCE(jsonb_agg(x), '[]'::jsonb) FROM jsonb_array_elements(spec->'host_ids') x WHERE x <> to_jsonb($1::text))),
+         updated_at = now()
+       WHERE kind = 'hardware-trait' AND spec->'host_ids' ? $1`,
+      [hostId],
+    );
+  }
+
+  /** Resource classes and placement policies whose traits name `trait`, as `kind/name`. */
+  async usersOfTrait(trait: string): Promise<string[]> {
+    const rows: { kind: string; name: string }[] = await this.ds.query(
+      `SELECT kind, name FROM ${T}
+       WHERE kind IN ('resource-class', 'placement-policy')
+         AND (spec->'traits'->'required' ? $1 OR spec->'traits'->'forbidden' ? $1)
+       ORDER BY kind, name`,
+      [trait],
+    );
+    return rows.map((r) => `${r.kind}/${r.name}`);
+  }
+
   /** Custom trait name → the ids of the hosts that carry it. */
   async customTraits(): Promise<Map<string, string[]>> {
     const rows: { name: string; host_ids: string[] | null }[] = await this.ds.query(

@@ -11,7 +11,6 @@ import {
   STANDARD_TRAITS,
 } from '@ferry/contracts';
 import { EventFactory, Transactional, validationError } from '@ferry/platform';
-import { DataSource } from 'typeorm';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { CatalogRepository, toItem } from './catalog.repository';
 
@@ -28,7 +27,6 @@ export class CatalogService {
   constructor(
     private readonly catalog: CatalogRepository,
     private readonly hosts: HostsRepository,
-    private readonly ds: DataSource,
     private readonly tx: Transactional,
     private readonly events: EventFactory,
   ) {}
@@ -78,6 +76,15 @@ export class CatalogService {
   async delete(req: CatalogRequest): Promise<{ name: string }> {
     const kind = this.kindOf(req);
     const name = this.nameOf(kind, req);
+    if (kind === 'hardware-trait') {
+      const users = await this.catalog.usersOfTrait(name);
+      if (users.length > 0) {
+        throw FerryError.conflict(`custom trait ${name} is used by ${users.join(', ')}; change those first`, {
+          name,
+          users,
+        });
+      }
+    }
     const deleted = await this.tx.run(async (uow) => {
       if (!(await this.catalog.delete(uow.em, kind, name))) return false;
       if (kind === 'hardware-trait') await this.hosts.bumpGeneration(uow.em);
@@ -145,11 +152,7 @@ export class CatalogService {
       await this.checkTraits({ 'traits.required': traits.required, 'traits.forbidden': traits.forbidden });
     const hostIds = spec['host_ids'] as string[] | undefined;
     if (kind === 'hardware-trait' && hostIds && hostIds.length > 0) {
-      const rows: { id: string }[] = await this.ds.query(
-        `SELECT id FROM host_capability.hosts WHERE id = ANY($1)`,
-        [hostIds],
-      );
-      const found = new Set(rows.map((r) => r.id));
+      const found = await this.hosts.existing(hostIds);
       const missing = hostIds.filter((id) => !found.has(id));
       if (missing.length > 0) {
         throw new FerryError('UNPROCESSABLE', `unknown host id(s): ${missing.join(', ')}`, {

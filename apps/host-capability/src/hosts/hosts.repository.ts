@@ -74,6 +74,7 @@ export class HostsRepository {
        ON CONFLICT DO NOTHING RETURNING *`,
       [host.id, host.name, host.uri, host.driver, host.isLocal],
     );
+    if (rows[0]) await this.bumpGeneration(em); // placement knows it at once, as not discovered yet
     return rows[0] && toHostRecord(rows[0]);
   }
 
@@ -97,13 +98,21 @@ export class HostsRepository {
     return rows.map(toHostRecord);
   }
 
+  /** The ones of `ids` that are registered hosts. */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM ${T} WHERE id = ANY($1)`, [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async lock(em: EntityManager, id: string): Promise<HostRecord | undefined> {
     const rows: HostRow[] = await em.query(`SELECT * FROM ${T} WHERE id = $1 FOR UPDATE`, [id]);
     return rows[0] && toHostRecord(rows[0]);
   }
 
+  /** Deletes the host and its versions; placement forgets it. */
   async delete(em: EntityManager, id: string): Promise<boolean> {
     const [, deleted] = (await em.query(`DELETE FROM ${T} WHERE id = $1`, [id])) as [unknown, number];
+    if (deleted > 0) await this.bumpGeneration(em);
     return deleted > 0;
   }
 

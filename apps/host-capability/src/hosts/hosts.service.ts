@@ -76,7 +76,7 @@ export class HostsService {
     const host = await this.require(id);
     await this.tx.run(async (uow) => {
       if (!(await this.hosts.delete(uow.em, id))) return;
-      await this.hosts.bumpGeneration(uow.em);
+      await this.catalog.forgetHost(uow.em, id);
       await uow.emit(this.events.create(HostEvents.DELETED, id, { host_id: id, name: host.name }));
     });
     return { id };

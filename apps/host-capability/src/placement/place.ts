@@ -45,8 +45,10 @@ function unusable(host: PlacementHost): string | undefined {
  * A host fits when it is usable, has every required trait and no forbidden one, and each requested
  * resource fits its capacity. A resource whose inventory is unknown cannot be promised.
  *
- * The score is the smallest fraction of capacity left over the requested resources (all known ones
- * when none is requested): `spread` ranks the most left first, `pack` the least. Ties go by name.
+ * The score is the smallest fraction of capacity left over the requested resources: `spread` ranks
+ * the most left first, `pack` the least. Ties go by name; with nothing requested every usable host
+ * scores the same, so they come by name. (Capacity is what the host has: placement does not track
+ * what VMs already use.)
  */
 export function place(
   hosts: readonly PlacementHost[],

@@ -40,7 +40,7 @@ export interface HostInfo {
   threads_per_core: Fact<number>;
   /** Logical CPUs the host schedules on. */
   logical_cpus: Fact<number>;
-  /** Kernel release (local) or libvirt's host description. */
+  /** Kernel release (local driver; libvirt does not report it). */
   kernel: Fact<string>;
 }
 

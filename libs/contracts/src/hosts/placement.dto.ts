@@ -78,7 +78,7 @@ export class PlacementRequest extends TraitConstraints {
   @Type(() => ResourceAmounts)
   resources?: ResourceAmounts;
 
-  /** A ResourceClass whose resources and traits are added to this request's. */
+  /** A ResourceClass: of each resource the larger of its amount and this request's counts; its traits join this request's. */
   @ApiPropertyOptional({ example: 'm1.medium' })
   @IsOptional()
   @IsString()

@@ -286,8 +286,8 @@ export class LocalDriver implements CapabilityDriver {
         machine_types: from(machines, (m) => m.machines),
         guest_arches: guestArches,
         max_vcpus: qmpFact('machines', (m) => machineCpuMax(m).cpuMax),
-        // What the host can back without overcommitting: all of its RAM. Placement subtracts the
-        // reserve and what other guests use; this is the ceiling of one guest.
+        // What the host can back without overcommitting: all of its RAM, the ceiling of one guest.
+        // (Placement's MEMORY_MB inventory keeps HOST_CAPABILITY_RESERVED_MEMORY_MB back from it.)
         max_memory_mb: from(memory.total_mb, (mb) => mb, '/proc/meminfo MemTotal'),
       },
     };
