@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { ServiceName } from '@ferry/contracts';
+import type { HostDto, ServiceName } from '@ferry/contracts';
 import { SERVICE_NAMES } from '@ferry/contracts';
 import { parseNatsUrl } from '@ferry/platform';
-import { randomName } from '@ferry/testing';
+import { eventually, randomName } from '@ferry/testing';
 import { connect } from 'nats';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
@@ -135,6 +135,28 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
     expect(res.status).toBe(200);
     expect(res.body.errors).toEqual([]);
     expect(res.body.checked.vms).toBeGreaterThan(0);
+  });
+
+  it("lets vm-operator ask host-capability whether this host has a template's required traits", async () => {
+    const local = await eventually(
+      async () =>
+        (await suite.request<HostDto[]>('GET', '/api/v1/hosts')).body.find(
+          (h) => h.local && h.status === 'ready',
+        ),
+      30_000,
+      'the local host discovered',
+    );
+    const name = randomName('sev');
+    const template = await suite.request('POST', '/api/v1/templates', {
+      body: { name, cpu_count: 1, ram_amount: 64, required_traits: ['COMPUTE_SECURITY_AMD_SEV'] },
+    });
+    expect(template.status).toBe(201);
+    const refused = await suite.request<{ detail: string }>('POST', '/api/v1/vms', {
+      body: { template: name },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toContain(`host "${local.name}" cannot run VMs of template "${name}"`);
+    expect(refused.body.detail).toContain('TRAIT_MISSING: COMPUTE_SECURITY_AMD_SEV');
   });
 
   it('refuses a service subjects that are not its own', async () => {

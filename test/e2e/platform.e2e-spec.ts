@@ -89,7 +89,28 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     expect(Object.keys(doc.body.paths['/api/v1/templates'] ?? {}).sort()).toEqual(['get', 'post']);
     expect(
       Object.keys(doc.body.components.schemas['CreateTemplateRequest']?.properties ?? {}).sort(),
-    ).toEqual(['cpu_count', 'machine_type', 'name', 'ram_amount']);
+    ).toEqual(['cpu_count', 'machine_type', 'name', 'ram_amount', 'required_traits']);
+    // Seed 003's routes, with the placement request's schema from its DTO.
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/hosts',
+        '/api/v1/hosts/{hostId}/capabilities',
+        '/api/v1/hosts/{hostId}/capabilities/history',
+        '/api/v1/hosts/{hostId}/capabilities/refresh',
+        '/api/v1/traits',
+        '/api/v1/placement/candidates',
+        '/api/v1/resource-classes/{name}',
+      ]),
+    );
+    expect(Object.keys(doc.body.components.schemas['PlacementRequest']?.properties ?? {}).sort()).toEqual([
+      'forbidden',
+      'hosts',
+      'limit',
+      'policy',
+      'required',
+      'resource_class',
+      'resources',
+    ]);
     // Health is public, and says so.
     expect((doc.body.paths['/api/v1/health']?.['get'] as { security?: unknown[] }).security).toEqual([]);
     // Every POST takes an Idempotency-Key (the @Idempotent() decorator documents and enforces it),
