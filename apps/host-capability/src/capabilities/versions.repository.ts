@@ -57,25 +57,29 @@ const T = 'host_capability.capability_versions';
 export class VersionsRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The latest version's identity and content (for comparing a new discovery against it). */
+  /** The latest version's number, fingerprint and traits: enough to tell whether a discovery changed anything. */
   async latest(
     em: EntityManager,
     hostId: string,
-  ): Promise<
-    | {
-        version: number;
-        fingerprint: string;
-        data: HostCapabilityData;
-        inventory: Inventory;
-        traits: string[];
-      }
-    | undefined
-  > {
+  ): Promise<{ version: number; fingerprint: string; traits: string[] } | undefined> {
     const rows: VersionRow[] = await em.query(
-      `SELECT version, fingerprint, data, inventory, traits FROM ${T} WHERE host_id = $1 ORDER BY version DESC LIMIT 1`,
+      `SELECT version, fingerprint, traits FROM ${T} WHERE host_id = $1 ORDER BY version DESC LIMIT 1`,
       [hostId],
     );
     return rows[0];
+  }
+
+  /** A version's facts and inventory (read only when a discovery differs from it, to list the changes). */
+  async content(
+    em: EntityManager,
+    hostId: string,
+    version: number,
+  ): Promise<{ data: HostCapabilityData; inventory: Inventory }> {
+    const rows: VersionRow[] = await em.query(
+      `SELECT data, inventory FROM ${T} WHERE host_id = $1 AND version = $2`,
+      [hostId, version],
+    );
+    return rows[0]!;
   }
 
   async insert(em: EntityManager, v: NewVersion): Promise<void> {

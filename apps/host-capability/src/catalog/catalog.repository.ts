@@ -106,8 +106,8 @@ export class CatalogRepository {
   }
 
   /** Custom trait name → the ids of the hosts that carry it. */
-  async customTraits(): Promise<Map<string, string[]>> {
-    const rows: { name: string; host_ids: string[] | null }[] = await this.ds.query(
+  async customTraits(em: EntityManager = this.ds.manager): Promise<Map<string, string[]>> {
+    const rows: { name: string; host_ids: string[] | null }[] = await em.query(
       `SELECT name, ARRAY(SELECT jsonb_array_elements_text(COALESCE(spec->'host_ids', '[]'))) AS host_ids
        FROM ${T} WHERE kind = 'hardware-trait'`,
     );

@@ -149,7 +149,8 @@ export class Discoverer implements OnApplicationBootstrap, BeforeApplicationShut
           placementChanged = false;
         } else {
           version += 1;
-          const changes = diffVersions(latest ?? null, { data: outcome.data, inventory });
+          const before = latest ? await this.versions.content(uow.em, host.id, latest.version) : null;
+          const changes = diffVersions(before, { data: outcome.data, inventory });
           const delta = traitDelta(latest?.traits ?? [], traits);
           await this.versions.insert(uow.em, {
             hostId: host.id,

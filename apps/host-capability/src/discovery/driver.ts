@@ -27,9 +27,25 @@ export interface ProbeOptions {
   diskPath: string;
 }
 
-export const PROBE_OPTIONS = Symbol('PROBE_OPTIONS');
+/**
+ * A command that failed: it could not be started (`spawn`), ran past its limit (`timeout`), or exited
+ * non-zero (`failed`, with its stderr lines). The message is the command and its first stderr line.
+ */
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly kind: 'failed' | 'timeout' | 'spawn',
+    readonly lines: string[],
+  ) {
+    super(`${command}: ${lines[0] ?? kind}`);
+    this.name = 'CommandError';
+  }
+}
 
-/** Runs a command with a timeout; resolves stdout, rejects with the command's first stderr line. */
+/**
+ * Runs a command with a timeout (SIGKILL), in the C locale; resolves stdout, rejects with a
+ * CommandError. stdin gets `input`, or is closed (so an ssh transport never waits for a password).
+ */
 export function runCommand(
   file: string,
   args: readonly string[],
@@ -37,6 +53,7 @@ export function runCommand(
   input?: string,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
+    const command = [file, ...args].join(' ');
     const child = execFile(
       file,
       args,
@@ -48,15 +65,23 @@ export function runCommand(
       },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
-        const killed = (err as { killed?: boolean }).killed;
-        const why = killed ? `timed out after ${timeoutMs} ms` : stderr.trim().split('\n')[0] || err.message;
-        reject(new Error(`${[file, ...args].join(' ')}: ${why}`));
+        if ((err as { killed?: boolean }).killed) {
+          return reject(new CommandError(command, 'timeout', [`timed out after ${timeoutMs} ms`]));
+        }
+        if (typeof (err as { code?: unknown }).code === 'string') {
+          return reject(new CommandError(command, 'spawn', [err.message]));
+        }
+        const lines = stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '');
+        reject(new CommandError(command, 'failed', lines.length ? lines : [err.message]));
       },
     );
     // A command that exits without reading its input would fail the write with EPIPE, an 'error'
     // event that crashes the process when unhandled; the exit itself is reported above.
     child.stdin?.on('error', () => undefined);
-    if (input !== undefined) child.stdin?.end(input);
+    child.stdin?.end(input);
   });
 }
 
@@ -76,4 +101,15 @@ export async function probe<T>(source: string, read: () => Promise<T> | T): Prom
   } catch (err) {
     return unknown<T>(source, errorMessage(err));
   }
+}
+
+/** A value, or why it could not be had. */
+export type Outcome<T> = { value: T } | { reason: string };
+
+/** Never rejects, so it can wait while other probes run. */
+export function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (err: unknown) => ({ reason: errorMessage(err) }),
+  );
 }

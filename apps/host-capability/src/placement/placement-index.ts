@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { HostStatus, Inventory } from '@ferry/contracts';
 import { DataSource } from 'typeorm';
+import { CatalogRepository } from '../catalog/catalog.repository';
 import type { PlacementHost } from './place';
 
 interface IndexRow {
@@ -23,7 +24,10 @@ interface IndexRow {
 export class PlacementIndex {
   private cached?: { generation: string; hosts: PlacementHost[] };
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly catalog: CatalogRepository,
+  ) {}
 
   async hosts(): Promise<PlacementHost[]> {
     const rows: { value: string }[] = await this.ds.query(
@@ -43,12 +47,10 @@ export class PlacementIndex {
       const rows: IndexRow[] = await em.query(
         `SELECT id, name, status, status_reason, latest_version, traits, inventory FROM host_capability.hosts ORDER BY name`,
       );
-      const custom: { name: string; host_id: string }[] = await em.query(
-        `SELECT name, jsonb_array_elements_text(spec->'host_ids') AS host_id FROM host_capability.catalog
-         WHERE kind = 'hardware-trait' AND jsonb_typeof(spec->'host_ids') = 'array'`,
-      );
       const extra = new Map<string, string[]>();
-      for (const c of custom) extra.set(c.host_id, [...(extra.get(c.host_id) ?? []), c.name]);
+      for (const [name, hostIds] of await this.catalog.customTraits(em)) {
+        for (const id of hostIds) extra.set(id, [...(extra.get(id) ?? []), name]);
+      }
       return {
         generation: gen[0]!.value,
         hosts: rows.map((r) => ({

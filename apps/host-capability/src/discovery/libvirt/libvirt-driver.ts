@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { known, unknown } from '@ferry/contracts';
 import type { CapabilityDriver, ProbeOptions } from '../driver';
-import { errorMessage, HostUnreachableError } from '../driver';
+import { errorMessage, HostUnreachableError, settle } from '../driver';
 import type { ParsedCapabilities } from './capabilities-xml';
 import { CAPABILITIES_SOURCE, cpuFlags, parseBaselineFeatures, parseCapabilities } from './capabilities-xml';
 import type { DomainCapabilityFacts } from './domcapabilities-xml';
@@ -322,8 +322,6 @@ export class LibvirtDriver implements CapabilityDriver {
   }
 }
 
-type Outcome<T> = { value: T } | { reason: string };
-
 async function withTempFile<T>(name: string, content: string, use: (file: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-libvirt-'));
   try {
@@ -333,13 +331,6 @@ async function withTempFile<T>(name: string, content: string, use: (file: string
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then(
-    (value) => ({ value }),
-    (err: unknown) => ({ reason: errorMessage(err) }),
-  );
 }
 
 function allFacts(fact: Fact<never>): DomainCapabilityFacts {

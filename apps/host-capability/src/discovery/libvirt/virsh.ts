@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { CommandError, runCommand } from '../driver';
 
 /** A failed virsh command, with all of libvirt's error lines (the first is generic, the next say why). */
 export class VirshError extends Error {
@@ -23,42 +23,21 @@ export class VirshError extends Error {
 export type VirshExec = (args: readonly string[], options?: { readOnly?: boolean }) => Promise<string>;
 
 /**
- * Like `runCommand` (driver.ts), but keeps every stderr line: virsh's first line is mostly the generic
- * "failed to connect to the hypervisor" and the reason follows. stdin is closed, so an ssh transport
- * can never sit waiting for a password.
+ * virsh against the driver's URI (read-only unless asked otherwise), through `runCommand`, keeping
+ * every stderr line: virsh's first line is mostly the generic "failed to connect to the hypervisor"
+ * and the reason follows.
  */
 export function virshExec(virsh: string, uri: string, timeoutMs: number): VirshExec {
-  return (args, options = {}) =>
-    new Promise((resolve, reject) => {
-      const connection = options.readOnly === false ? ['-c', uri] : ['-r', '-c', uri];
-      const command = args.join(' ');
-      const child = execFile(
-        virsh,
-        [...connection, ...args],
-        {
-          timeout: timeoutMs,
-          maxBuffer: 32 * 1024 * 1024,
-          killSignal: 'SIGKILL',
-          env: { ...process.env, LC_ALL: 'C' },
-        },
-        (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
-          if ((err as { killed?: boolean }).killed) {
-            return reject(new VirshError(command, [`timed out after ${timeoutMs} ms`], 'timeout'));
-          }
-          if (typeof (err as { code?: unknown }).code === 'string') {
-            return reject(new VirshError(command, [`cannot run ${virsh}: ${err.message}`], 'spawn'));
-          }
-          const lines = stderr
-            .split('\n')
-            .map((l) => l.trim().replace(/^error:\s*/, ''))
-            .filter((l) => l !== '');
-          reject(new VirshError(command, lines.length ? lines : [err.message], 'failed'));
-        },
-      );
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end();
-    });
+  return async (args, options = {}) => {
+    const connection = options.readOnly === false ? ['-c', uri] : ['-r', '-c', uri];
+    try {
+      return await runCommand(virsh, [...connection, ...args], timeoutMs);
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      const lines = err.lines.map((l) => l.replace(/^error:\s*/, '')).filter((l) => l !== '');
+      throw new VirshError(args.join(' '), lines, err.kind);
+    }
+  };
 }
 
 /** Runs at most `limit` of the given tasks at a time (remote URIs open one ssh/TLS connection per command). */

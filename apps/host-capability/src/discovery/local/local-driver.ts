@@ -6,7 +6,8 @@ import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { known, unknown } from '@ferry/contracts';
 import { probeKvm } from '@ferry/platform';
 import type { CapabilityDriver, ProbeOptions } from '../driver';
-import { errorMessage, probe, runCommand } from '../driver';
+import type { Outcome } from '../driver';
+import { errorMessage, probe, runCommand, settle } from '../driver';
 import type { FirmwareFile, QmpAnswer } from './local-rules';
 import { decideFirmware, decideKvm, decideSev, decideTpm20 } from './local-rules';
 import type { Cpuinfo, CpuTopology } from './proc-parsers';
@@ -37,16 +38,6 @@ import {
   parseQmpReplies,
   qmpStringList,
 } from './qemu-parsers';
-
-/** A value, or why it could not be had. Never rejects, so it can wait while other probes run. */
-type Outcome<T> = { value: T } | { reason: string };
-
-function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then(
-    (value) => ({ value }),
-    (err: unknown) => ({ reason: errorMessage(err) }),
-  );
-}
 
 /** The fact `derive` makes of an outcome; unknown with the reason when either fails. */
 function fact<T, U>(outcome: Outcome<T>, source: string, derive: (value: T) => U): Fact<U> {
