@@ -52,7 +52,7 @@ export function probeQmp(runtimeDir: string, vmId: string, timeoutMs: number): P
     );
     socket.setEncoding('utf8');
     socket.on('connect', () => (stage = 'greeting (QEMU stopped, hung, or its monitor is busy?)'));
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(socketError(path, err)));
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(socketError(path, err, stage === 'answers')));
     socket.on('close', () =>
       finish(new Error(`QMP of VM ${vmId} closed the connection during the ${stage}`)),
     );
@@ -97,9 +97,14 @@ export function probeQmp(runtimeDir: string, vmId: string, timeoutMs: number): P
   });
 }
 
-function socketError(path: string, err: NodeJS.ErrnoException): Error {
+/**
+ * `greeted`: QEMU spoke on this connection. A reset before that is the listener going away with our
+ * connection still in its backlog (seen when QEMU has just been killed): nobody listens, as with a
+ * refusal.
+ */
+function socketError(path: string, err: NodeJS.ErrnoException, greeted: boolean): Error {
   if (err.code === 'ENOENT') return new Error(`QMP socket ${path} does not exist`);
-  if (err.code === 'ECONNREFUSED')
+  if (err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && !greeted))
     return new Error(`QMP socket ${path} refuses connections (no QEMU listens on it)`);
   return new Error(`QMP socket ${path}: ${err.message}`);
 }
