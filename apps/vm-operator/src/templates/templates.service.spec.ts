@@ -11,7 +11,11 @@ import { TemplatesService } from './templates.service';
 function setup(usedBy: string[], existing: TemplateEntity | null) {
   const emitted: unknown[] = [];
   const deleted: string[] = [];
-  const uow: UnitOfWork = { em: {} as EntityManager, emit: async (e) => void emitted.push(e) };
+  const uow: UnitOfWork = {
+    em: {} as EntityManager,
+    emit: async (e) => void emitted.push(e),
+    emitAll: async (es) => void emitted.push(...es),
+  };
   const tx = { run: <T>(work: (u: UnitOfWork) => Promise<T>) => work(uow) } as unknown as Transactional;
   const repo = {
     lockByName: async () => existing,

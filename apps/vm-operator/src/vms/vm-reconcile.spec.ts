@@ -33,7 +33,11 @@ function setup(state: VmState, qemu: Qemu, options: { beforeChange?: () => void 
     updatedAt: new Date(),
   });
   const emitted: CloudEvent[] = [];
-  const uow: UnitOfWork = { em: {} as EntityManager, emit: async (e) => void emitted.push(e) };
+  const uow: UnitOfWork = {
+    em: {} as EntityManager,
+    emit: async (e) => void emitted.push(e),
+    emitAll: async (es) => void emitted.push(...es),
+  };
   const tx = { run: <T>(work: (u: UnitOfWork) => Promise<T>) => work(uow) } as unknown as Transactional;
   // The repository's compare-and-set on the state, in memory.
   const vms = {

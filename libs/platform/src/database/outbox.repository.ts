@@ -27,6 +27,21 @@ export class OutboxRepository {
     ]);
   }
 
+  /** Like add(), for many events in one statement (a queue that changes thousands of rows at once). */
+  async addMany(em: EntityManager, events: CloudEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await em.query(
+      `INSERT INTO ${this.table} (id, type, nats_subject, payload)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => eventSubjectOf(e.type)),
+        events.map((e) => JSON.stringify(e)),
+      ],
+    );
+  }
+
   /** Locks up to `limit` unpublished rows; rows another relay holds are skipped, not waited for. */
   async claimPending(em: EntityManager, limit: number): Promise<OutboxRow[]> {
     return em.query(

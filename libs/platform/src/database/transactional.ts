@@ -7,6 +7,8 @@ import type { OutboxRepository } from './outbox.repository';
 export interface UnitOfWork {
   readonly em: EntityManager;
   emit(event: CloudEvent): Promise<void>;
+  /** Records many events in one statement. */
+  emitAll(events: CloudEvent[]): Promise<void>;
 }
 
 /** Runs work in one transaction; events emitted in it go to the outbox, and the relay is woken after commit. */
@@ -25,6 +27,11 @@ export class Transactional {
         emit: async (event) => {
           emitted = true;
           await this.outbox.add(em, event);
+        },
+        emitAll: async (events) => {
+          if (events.length === 0) return;
+          emitted = true;
+          await this.outbox.addMany(em, events);
         },
       }),
     );

@@ -42,6 +42,17 @@ export class ReplicaLiveness {
     });
   }
 
+  /** How many replicas of this service hold their lock now (this one included, once it holds). */
+  async count(): Promise<number> {
+    const [row] = (await this.ds.query(
+      `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND classid = $1 AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [this.namespace],
+    )) as { n: number }[];
+    return Math.max(1, row!.n);
+  }
+
   /**
    * The items (jobs, operations) whose replica is gone, each claimed for this replica. `claim` must be
    * a compare-and-set on the item's `claimedBy`, so two replicas never adopt the same item.
