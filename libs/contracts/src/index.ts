@@ -30,3 +30,8 @@ export * from './hosts/placement.dto';
 export * from './hosts/catalog.dto';
 export * from './hosts/host.subjects';
 export * from './hosts/host.events';
+export * from './inspector/inspector.dto';
+export * from './inspector/inspector.events';
+export * from './inspector/inspector.subjects';
+export * from './inspector/guest-facts';
+export * from './inspector/vsphere-facts';

@@ -27,3 +27,4 @@ export * from './platform.module';
 export * from './qemu/kvm-probe';
 export * from './replicas/replica-liveness';
 export * from './replicas/resumable-runner';
+export * from './common/command';

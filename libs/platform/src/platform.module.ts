@@ -93,6 +93,7 @@ export class PlatformModule {
           useFactory: (ds: DataSource, nc: NatsConnection) =>
             new OutboxRelay(ds, nc, outbox, {
               pollMs: config.OUTBOX_POLL_MS,
+              lingerMs: config.OUTBOX_LINGER_MS,
               streamReplicas: config.EVENTS_STREAM_REPLICAS,
             }),
         },

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import type { DiscoveryDriver, Fact, HostCapabilityData } from '@ferry/contracts';
 import { unknown } from '@ferry/contracts';
 
@@ -25,64 +24,6 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** Directory whose file system holds guest disks (for the local DISK_GB inventory). */
   diskPath: string;
-}
-
-/**
- * A command that failed: it could not be started (`spawn`), ran past its limit (`timeout`), or exited
- * non-zero (`failed`, with its stderr lines). The message is the command and its first stderr line.
- */
-export class CommandError extends Error {
-  constructor(
-    readonly command: string,
-    readonly kind: 'failed' | 'timeout' | 'spawn',
-    readonly lines: string[],
-  ) {
-    super(`${command}: ${lines[0] ?? kind}`);
-    this.name = 'CommandError';
-  }
-}
-
-/**
- * Runs a command with a timeout (SIGKILL), in the C locale; resolves stdout, rejects with a
- * CommandError. stdin gets `input`, or is closed (so an ssh transport never waits for a password).
- */
-export function runCommand(
-  file: string,
-  args: readonly string[],
-  timeoutMs: number,
-  input?: string,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const command = [file, ...args].join(' ');
-    const child = execFile(
-      file,
-      args,
-      {
-        timeout: timeoutMs,
-        maxBuffer: 32 * 1024 * 1024,
-        killSignal: 'SIGKILL',
-        env: { ...process.env, LC_ALL: 'C' },
-      },
-      (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        if ((err as { killed?: boolean }).killed) {
-          return reject(new CommandError(command, 'timeout', [`timed out after ${timeoutMs} ms`]));
-        }
-        if (typeof (err as { code?: unknown }).code === 'string') {
-          return reject(new CommandError(command, 'spawn', [err.message]));
-        }
-        const lines = stderr
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l !== '');
-        reject(new CommandError(command, 'failed', lines.length ? lines : [err.message]));
-      },
-    );
-    // A command that exits without reading its input would fail the write with EPIPE, an 'error'
-    // event that crashes the process when unhandled; the exit itself is reported above.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
-  });
 }
 
 /**

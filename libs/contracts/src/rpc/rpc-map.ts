@@ -77,6 +77,16 @@ import type { CatalogItemDto, CatalogRequest, TraitDto } from '../hosts/catalog.
 import type { PlacementRequest, PlacementResultDto } from '../hosts/placement.dto';
 import type { HostEventData } from '../hosts/host.events';
 import type { HostSubjects } from '../hosts/host.subjects';
+import type {
+  AddVmsRequest,
+  InspectionHistoryDto,
+  InspectionStatusDto,
+  InspectionVmRequest,
+  InspectorStatusDto,
+  StartInspectionRequest,
+} from '../inspector/inspector.dto';
+import type { InspectorEventData } from '../inspector/inspector.events';
+import type { InspectorSubjects } from '../inspector/inspector.subjects';
 
 export interface Rpc<Req, Rep> {
   request: Req;
@@ -158,6 +168,16 @@ interface HostRpc {
   [HostSubjects.PLACEMENT_CANDIDATES]: Rpc<PlacementRequest, PlacementResultDto>;
 }
 
+interface InspectorRpc {
+  [InspectorSubjects.START]: Rpc<StartInspectionRequest, InspectorStatusDto>;
+  [InspectorSubjects.STATUS]: Rpc<Record<string, never>, InspectorStatusDto>;
+  [InspectorSubjects.ADD]: Rpc<AddVmsRequest, InspectorStatusDto>;
+  [InspectorSubjects.STOP]: Rpc<Record<string, never>, InspectorStatusDto>;
+  [InspectorSubjects.VM_STATUS]: Rpc<InspectionVmRequest, InspectionStatusDto>;
+  [InspectorSubjects.VM_CANCEL]: Rpc<InspectionVmRequest, InspectionStatusDto>;
+  [InspectorSubjects.VM_HISTORY]: Rpc<InspectionVmRequest, InspectionHistoryDto>;
+}
+
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
 export type RpcMap = HealthRpc &
   TemplateRpc &
@@ -166,7 +186,8 @@ export type RpcMap = HealthRpc &
   DiskRpc &
   FailoverRpc &
   CoherenceRpc &
-  HostRpc;
+  HostRpc &
+  InspectorRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
@@ -178,5 +199,6 @@ export type EventDataMap = TemplateEventData &
   DiskEventData &
   FailoverEventData &
   CoherenceEventData &
-  HostEventData;
+  HostEventData &
+  InspectorEventData;
 export type EventType = keyof EventDataMap;

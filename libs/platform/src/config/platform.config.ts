@@ -56,6 +56,16 @@ export class PlatformConfig {
   @Max(60_000)
   OUTBOX_POLL_MS = 1000;
 
+  /**
+   * While commits keep coming, how long the outbox relay waits between batches so that each carries
+   * more events, in milliseconds; 0 sends each commit's events at once.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  OUTBOX_LINGER_MS = 0;
+
   /** Replicas of FERRY_EVENTS when the stream is first created (1 on a single server, 3 in a cluster). */
   @Type(() => Number)
   @IsInt()

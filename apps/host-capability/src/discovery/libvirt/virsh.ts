@@ -1,4 +1,4 @@
-import { CommandError, runCommand } from '../driver';
+import { CommandError, runCommand } from '@ferry/platform';
 
 /** A failed virsh command, with all of libvirt's error lines (the first is generic, the next say why). */
 export class VirshError extends Error {
@@ -7,7 +7,7 @@ export class VirshError extends Error {
     readonly command: string,
     /** stderr lines without virsh's `error: ` prefix. */
     readonly lines: string[],
-    readonly kind: 'failed' | 'timeout' | 'spawn',
+    readonly kind: CommandError['kind'],
   ) {
     super(`virsh ${command}: ${lines.join(': ')}`);
     this.name = 'VirshError';

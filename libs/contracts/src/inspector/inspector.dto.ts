@@ -1,0 +1,227 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import type { GuestFacts, LocalDiskFacts } from './guest-facts';
+import type { VsphereVmFacts } from './vsphere-facts';
+
+/** Seed 000's inspector states. */
+export const INSPECTOR_STATES = [
+  'ready',
+  'started',
+  'running',
+  'canceling',
+  'canceled',
+  'done',
+  'error',
+] as const;
+export type InspectorState = (typeof INSPECTOR_STATES)[number];
+/** States in which the inspector is busy: a new start is refused (423). */
+export const INSPECTOR_BUSY_STATES: readonly InspectorState[] = ['started', 'running', 'canceling'];
+
+/** Seed 000's per-VM inspection states; `not_found` means "not in the current run's queue". */
+export const INSPECTION_STATES = [
+  'pending',
+  'running',
+  'completed',
+  'canceled',
+  'error',
+  'not_found',
+] as const;
+export type InspectionState = (typeof INSPECTION_STATES)[number];
+
+/**
+ * Where the VMs come from. `vsphere` is named by `VcenterCredentials`; `local` are vm-operator's VMs;
+ * `noop` inspects nothing (a zero-cost work unit for demos, tests and benchmarks) and is refused unless
+ * the inspector runs with `INSPECTOR_NOOP_SOURCE=true`.
+ */
+export const INSPECTION_SOURCE_TYPES = ['vsphere', 'local', 'noop'] as const;
+export type InspectionSourceType = (typeof INSPECTION_SOURCE_TYPES)[number];
+
+/** The name of every snapshot the inspector takes (seed 000). */
+export const INSPECTOR_SNAPSHOT_NAME = 'assisted-migration-deep-inspector';
+
+/** A VM id: a vSphere MoRef (`vm-42`) or inventory path, or a vm-operator VM id or name. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
+export const INSPECTOR_VM_ID_PATTERN = /^[^\0-\x1f\x7f]{1,512}$/;
+const VM_ID_MESSAGE = 'each vmId must be a non-empty string of at most 512 printable characters';
+
+export class VcenterCredentials {
+  /** vCenter (or ESXi) address; `/sdk` is added when the path is empty. */
+  @ApiProperty({ example: 'https://vcenter.example.com' })
+  @IsString()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'url must be an http(s) URL' })
+  url!: string;
+
+  @ApiProperty({ example: 'admin@vsphere.local' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  username!: string;
+
+  /** Kept only for the run: encrypted at rest, never logged, never returned. */
+  @ApiProperty({ example: 'secret', writeOnly: true })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
+  password!: string;
+}
+
+export class InspectionSourceSpec {
+  @ApiProperty({ enum: ['local', 'noop'], description: 'vSphere is named by VcenterCredentials instead' })
+  @IsIn(['local', 'noop'])
+  type!: 'local' | 'noop';
+
+  /** `noop` only: how long each VM's (empty) inspection takes, in ms. */
+  @ApiPropertyOptional({ minimum: 0, maximum: 600000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  delayMs?: number;
+
+  /** `noop` only: how long a canceled inspection takes to wind down (as a snapshot removal would), in ms. */
+  @ApiPropertyOptional({ minimum: 0, maximum: 600000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  cancelDelayMs?: number;
+
+  /** `noop` only: VMs whose inspection fails (to exercise per-VM errors). */
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @Matches(INSPECTOR_VM_ID_PATTERN, { each: true, message: VM_ID_MESSAGE })
+  failVmIds?: string[];
+}
+
+/** Body of `POST /vms/inspector`: `VcenterCredentials` or `source`, and the VMs in queue order. */
+export class StartInspectionRequest {
+  @ApiPropertyOptional({ type: VcenterCredentials })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => VcenterCredentials)
+  VcenterCredentials?: VcenterCredentials;
+
+  @ApiPropertyOptional({ type: InspectionSourceSpec })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => InspectionSourceSpec)
+  source?: InspectionSourceSpec;
+
+  @ApiProperty({ type: [String], example: ['vm-1001', 'vm-1002', 'vm-1003'] })
+  @IsArray()
+  @ArrayMinSize(1, { message: 'vmIds must name at least one VM' })
+  @ArrayMaxSize(100_000)
+  @Matches(INSPECTOR_VM_ID_PATTERN, { each: true, message: VM_ID_MESSAGE })
+  vmIds!: string[];
+}
+
+/** Body of `PATCH /vms/inspector` (a JSON array in HTTP; wrapped over NATS). */
+export class AddVmsRequest {
+  @IsArray()
+  @ArrayMinSize(1, { message: 'the body must be a non-empty array of VM ids' })
+  @ArrayMaxSize(100_000)
+  @Matches(INSPECTOR_VM_ID_PATTERN, { each: true, message: VM_ID_MESSAGE })
+  vmIds!: string[];
+}
+
+export class InspectionVmRequest {
+  @IsString()
+  @Matches(INSPECTOR_VM_ID_PATTERN, { message: 'id must be a non-empty VM id' })
+  id!: string;
+}
+
+export class InspectorStatusDto {
+  @ApiProperty({ enum: INSPECTOR_STATES })
+  state!: InspectorState;
+  /** Why the inspector stopped (state `error`). */
+  @ApiPropertyOptional()
+  error?: string;
+}
+
+/** What inspecting one VM found. Facts nobody could read are null, never guessed. */
+export interface InspectionResults {
+  source: InspectionSourceType;
+  /** The id the VM was queued under. */
+  vmId: string;
+  /** When the inspection finished (ISO 8601). */
+  inspectedAt: string;
+  /** How long the inspection took, snapshot to removal, in ms. */
+  durationMs: number;
+  /** The snapshot the inspection read; always removed by the time results exist. */
+  snapshot: { name: string; removed: boolean } | null;
+  /** vSphere's view of the VM (source `vsphere`). */
+  vsphere?: VsphereVmFacts;
+  /** The disks of a vm-operator VM, from the image files (source `local`). */
+  disks?: LocalDiskFacts[];
+  /** What the guest's filesystems say (deep inspection, source `local`); null when no OS was found. */
+  guest?: GuestFacts | null;
+  /** What stands in the way of running this VM on KVM, worst first. */
+  concerns: InspectionConcern[];
+}
+
+export const CONCERN_SEVERITIES = ['blocker', 'warning', 'info'] as const;
+export type ConcernSeverity = (typeof CONCERN_SEVERITIES)[number];
+
+export interface InspectionConcern {
+  /** Stable code, e.g. `RDM_DISK`, `INDEPENDENT_DISK`, `SHARED_DISK`, `FSTAB_BY_PATH`. */
+  code: string;
+  severity: ConcernSeverity;
+  message: string;
+  /** What it is about (a disk label, a device, an fstab line), when it is about one thing. */
+  subject?: string;
+}
+
+export class InspectionStatusDto {
+  @ApiProperty({ enum: INSPECTION_STATES })
+  state!: InspectionState;
+  @ApiPropertyOptional()
+  error?: string;
+  /** Present once the VM is inspected (state `completed`). */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  results?: InspectionResults;
+}
+
+export class InspectionHistoryItemDto extends InspectionStatusDto {
+  @ApiProperty({ format: 'uuid' })
+  runId!: string;
+  @ApiProperty({ enum: INSPECTION_SOURCE_TYPES })
+  source!: InspectionSourceType;
+  /** Position in its run's queue. */
+  @ApiProperty()
+  sequence!: number;
+  @ApiProperty()
+  queuedAt!: string;
+  @ApiPropertyOptional()
+  startedAt?: string;
+  @ApiPropertyOptional()
+  finishedAt?: string;
+}
+
+export class InspectionHistoryDto {
+  @ApiProperty()
+  vmId!: string;
+  @ApiProperty({ type: [InspectionHistoryItemDto] })
+  items!: InspectionHistoryItemDto[];
+}
