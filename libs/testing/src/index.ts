@@ -2,3 +2,5 @@ export * from './infra';
 export * from './processes';
 export * from './config-docs';
 export * from './libvirtd';
+export * from './vcsim';
+export * from './guest-image';

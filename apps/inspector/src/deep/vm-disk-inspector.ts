@@ -1,0 +1,115 @@
+import { Logger } from '@nestjs/common';
+import { runCommand } from '@ferry/platform';
+import type { GuestFacts, InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
+import type { DiskImage } from './first-pass';
+import { firstPass } from './first-pass';
+import { inspectGuests } from './guest-inspection';
+import { deepInspectionFailed, inspectionConcerns, sortConcerns } from './hazards';
+import { libguestfsEnv } from './libguestfs-env';
+
+export interface VmDiskInspectorOptions {
+  /** `virt-inspector`: libguestfs after the first pass; `first-pass`: qemu-img and the partition table only. */
+  deepInspection: 'virt-inspector' | 'first-pass';
+  qemuImg: string;
+  /** Limit of each qemu-img run, in ms. */
+  qemuImgTimeoutMs: number;
+  /** Limit of one VM's libguestfs session (appliance boot included), in ms. */
+  deepTimeoutMs: number;
+  guestfish: string;
+  /** The QEMU libguestfs runs, probed once for working KVM (else TCG is forced). */
+  qemuBinary: string;
+}
+
+export const DEFAULT_VM_DISK_INSPECTOR_OPTIONS: VmDiskInspectorOptions = {
+  deepInspection: 'virt-inspector',
+  qemuImg: 'qemu-img',
+  qemuImgTimeoutMs: 60_000,
+  deepTimeoutMs: 600_000,
+  guestfish: 'guestfish',
+  qemuBinary: 'qemu-system-x86_64',
+};
+
+export interface VmDiskInspection {
+  disks: LocalDiskFacts[];
+  /** The first operating system found across the disks, or null. */
+  guest: GuestFacts | null;
+  /** Every operating system found (a VM rarely has more than one). */
+  guests: GuestFacts[];
+  /** Worst first. */
+  concerns: InspectionConcern[];
+}
+
+/**
+ * Inspects a VM's frozen disk images: the first pass on each (no appliance), then, when configured,
+ * one libguestfs appliance over all of them together, so that a guest whose filesystems span disks
+ * is seen whole and a VM costs one boot whatever its number of disks.
+ */
+export class VmDiskInspector {
+  private readonly logger = new Logger(VmDiskInspector.name);
+
+  constructor(private readonly options: VmDiskInspectorOptions) {}
+
+  /** Rejects when a tool the configured depth needs is missing (and warms the KVM probe). */
+  async check(): Promise<void> {
+    await runCommand(this.options.qemuImg, ['--version'], 10_000);
+    if (this.options.deepInspection === 'first-pass') return;
+    await runCommand(this.options.guestfish, ['--version'], 10_000).catch((err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}; install libguestfs-tools, or set INSPECTOR_DEEP_INSPECTION=first-pass`,
+      );
+    });
+    await libguestfsEnv(this.options.qemuBinary);
+  }
+
+  /** Rejects when an image cannot be read at all, or with `signal.reason` when aborted. */
+  async inspect(disks: DiskImage[], signal: AbortSignal): Promise<VmDiskInspection> {
+    const qemuImg = { qemuImg: this.options.qemuImg, timeoutMs: this.options.qemuImgTimeoutMs, signal };
+    const facts: LocalDiskFacts[] = [];
+    const concerns: InspectionConcern[] = [];
+    for (const disk of disks) {
+      signal.throwIfAborted();
+      const pass = await firstPass(disk, qemuImg).catch((err: unknown) => {
+        signal.throwIfAborted();
+        throw err;
+      });
+      facts.push(pass.facts);
+      concerns.push(...pass.concerns);
+    }
+    if (this.options.deepInspection === 'first-pass')
+      return { disks: facts, guest: null, guests: [], concerns: sortConcerns(concerns) };
+
+    let guests: GuestFacts[] = [];
+    const started = Date.now();
+    try {
+      const found = await inspectGuests(
+        disks.map((d, i) => ({ ...d, partitionTable: facts[i]?.partitionTable ?? null })),
+        {
+          guestfish: this.options.guestfish,
+          env: await libguestfsEnv(this.options.qemuBinary),
+          timeoutMs: this.options.deepTimeoutMs,
+          signal,
+        },
+      );
+      guests = found.map((g) => g.facts);
+      const ids = disks.map((d) => d.deviceId);
+      this.logger.debug({
+        msg: 'deep inspection done',
+        disks: ids,
+        guests: guests.length,
+        ms: Date.now() - started,
+      });
+      concerns.push(...inspectionConcerns(found));
+    } catch (err) {
+      signal.throwIfAborted();
+      // The first pass stands; the guest stays unknown (null), and the concern says why.
+      const message = (err as { message?: unknown })?.message;
+      this.logger.warn({
+        msg: 'deep inspection failed',
+        disks: disks.map((d) => d.deviceId),
+        error: message,
+      });
+      concerns.push(deepInspectionFailed(typeof message === 'string' ? message : String(err)));
+    }
+    return { disks: facts, guest: guests[0] ?? null, guests, concerns: sortConcerns(concerns) };
+  }
+}
