@@ -39,5 +39,15 @@ RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86
 USER node
 ENV FERRY_APP=vm-operator
 
+# The inspector: qemu-img for the first pass and libguestfs (virt-inspector/guestfish, with supermin and
+# a kernel for its appliance) for deep inspection of vm-operator's frozen disks, read from the disk
+# directory it shares with vm-operator. The appliance is built on first use under /var/tmp.
+FROM runtime AS inspector
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends qemu-utils qemu-system-x86 libguestfs-tools \
+    linux-image-amd64 && rm -rf /var/lib/apt/lists/*
+USER node
+ENV FERRY_APP=inspector LIBGUESTFS_BACKEND=direct
+
 # The default target: every other service.
 FROM runtime

@@ -33,6 +33,16 @@ command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbi
   log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
   apt_install libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
 }
+# The inspector: libguestfs (virt-inspector, guestfish; it brings supermin and a kernel for its
+# appliance) and what its tests build guest images with (mkfs.ext4, sfdisk, mkfs.vfat, mcopy).
+command -v guestfish >/dev/null && command -v virt-inspector >/dev/null \
+  || { log "installing libguestfs-tools"; apt_install libguestfs-tools; }
+{ [ -x /usr/sbin/sfdisk ] && [ -x /usr/sbin/mkfs.ext4 ] && [ -x /usr/sbin/mkfs.vfat ] && command -v mcopy >/dev/null; } \
+  || { log "installing fdisk, e2fsprogs, dosfstools and mtools"; apt_install fdisk e2fsprogs dosfstools mtools; }
+# vcsim, the vSphere simulator the inspector is tested against: built from Debian's govmomi with
+# Debian's Go and cached under /var/cache/ferry (tools/ensure-vcsim.sh; it installs Go when missing).
+bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null
+
 # The CloudStack signer's test compares against the `cs` client; it installs for Debian's python3.
 /usr/bin/python3 -c 'import cs' 2>/dev/null || { log "installing python3-cs"; apt_install python3-cs; }
 

@@ -35,6 +35,13 @@ if [ -z "${FERRY_ADMIN_API_KEY:-}" ]; then
 fi
 export FERRY_ADMIN_API_KEY
 
+# The key that encrypts vCenter credentials at rest; kept, so a restarted inspector can resume a run.
+if [ -z "${INSPECTOR_CREDENTIALS_KEY:-}" ]; then
+  [ -s "$STATE/inspector-credentials-key" ] || (umask 077; node -e 'console.log(require("node:crypto").randomBytes(32).toString("base64"))' > "$STATE/inspector-credentials-key")
+  INSPECTOR_CREDENTIALS_KEY=$(cat "$STATE/inspector-credentials-key")
+fi
+export INSPECTOR_CREDENTIALS_KEY
+
 bash tools/down.sh >/dev/null 2>&1 || true
 
 for svc in "${SERVICES[@]}"; do

@@ -15,6 +15,7 @@ import { benchDiskOps } from './disk-ops';
 import { benchFailoverCleanup } from './failover-cleanup';
 import { benchObserverSweep } from './observer-sweep';
 import { benchPlacement } from './placement';
+import { benchInspectorDrain } from './inspector-drain';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -22,7 +23,14 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const SEQUENTIAL_N = Number(process.env['BENCH_SEQUENTIAL_N'] ?? 3000);
 const CONCURRENCY = 64;
 /** The parts of the bench, each with a suite of its own; BENCH_ONLY (comma-separated) runs some of them. */
-const PARTS = ['gateway', 'disk_ops', 'failover_cleanup', 'observer_sweep', 'placement'] as const;
+const PARTS = [
+  'gateway',
+  'disk_ops',
+  'failover_cleanup',
+  'observer_sweep',
+  'placement',
+  'inspector_drain',
+] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
@@ -183,6 +191,7 @@ async function main(): Promise<void> {
   if (selected('observer_sweep')) await benchObserverSweep(emit);
   // Seed 003's placement over 1,000 discovered hosts against GET /health, and one local discovery.
   if (selected('placement')) await benchPlacement(emit);
+  if (selected('inspector_drain')) await benchInspectorDrain(emit);
 }
 
 main().catch((err: Error) => {

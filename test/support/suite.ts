@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { join } from 'node:path';
 import type { ServiceName, VmDto, VmState, VolumeOperationDto } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
+import { Client } from 'pg';
 import { NatsServerProcess, createTestDatabase, eventually, freePort, spawnService } from '@ferry/testing';
 
 export interface HttpResult<T = unknown> {
@@ -32,6 +33,8 @@ export class Suite {
   readonly processes = new Map<ServiceName, ManagedProcess>();
   /** The vm-operator VM that cleanup treats as the appliance (CLEANUP_APPLIANCE_VM). */
   static readonly APPLIANCE = 'appliance';
+  /** The inspector's INSPECTOR_CREDENTIALS_KEY, shared by its replicas. */
+  static readonly CREDENTIALS_KEY = randomBytes(32).toString('base64');
   readonly adminKey = `fry_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
   gatewayUrl = '';
   /** vm-operator's VM_RUNTIME_DIR; short, because QMP socket paths must fit in 107 bytes. */
@@ -109,6 +112,14 @@ export class Suite {
         // Tests sweep on demand (POST /coherence/sweep), so that each sweep is one they count.
         OBSERVER_SWEEP_INTERVAL_MS: '60000',
       };
+    if (service === 'inspector')
+      return {
+        ...base,
+        INSPECTOR_POLL_INTERVAL_MS: '100',
+        INSPECTOR_CREDENTIALS_KEY: Suite.CREDENTIALS_KEY,
+        // The zero-cost work unit the seed-ordering, replica and crash tests queue.
+        INSPECTOR_NOOP_SOURCE: 'true',
+      };
     if (service !== 'gateway') return base;
     return {
       ...base,
@@ -128,6 +139,17 @@ export class Suite {
     this.processes.set(service, proc);
     await proc.waitFor(/"msg":"ready"/);
     return proc;
+  }
+
+  /** Reads the suite's database directly: for checks the API does not show (claims, snapshot intents). */
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: this.db.url });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
   }
 
   process(service: ServiceName): ManagedProcess {

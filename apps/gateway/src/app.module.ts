@@ -21,6 +21,7 @@ import { DisksController } from './disks/disks.controller';
 import { VolumeOperationsController } from './disks/volume-operations.controller';
 import { FailoverController } from './failover/failover.controller';
 import { CoherenceController } from './coherence/coherence.controller';
+import { InspectorController } from './inspector/inspector.controller';
 import {
   CustomTraitsController,
   PlacementPoliciesController,
@@ -46,6 +47,7 @@ export class AppModule {
       controllers: [
         HealthController,
         TemplatesController,
+        InspectorController,
         VmsController,
         DisksController,
         VolumeOperationsController,

@@ -3,13 +3,17 @@ import { Module } from '@nestjs/common';
 import { PlatformModule } from '@ferry/platform';
 import type { InspectorConfig } from './config/inspector.config';
 import { INSPECTOR_DATABASE } from './database/inspector.database';
+import { InspectorModule } from './inspector/inspector.module';
 
 @Module({})
 export class AppModule {
   static register(config: InspectorConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService({ service: 'inspector', config, database: INSPECTOR_DATABASE })],
+      imports: [
+        PlatformModule.forService({ service: 'inspector', config, database: INSPECTOR_DATABASE }),
+        InspectorModule,
+      ],
     };
   }
 }

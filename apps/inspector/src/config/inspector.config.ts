@@ -1,4 +1,85 @@
-import { PlatformConfig } from '@ferry/platform';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { EnvBoolean, PlatformConfig } from '@ferry/platform';
 
-/** inspector settings; its own variables arrive with its features. */
-export class InspectorConfig extends PlatformConfig {}
+export class InspectorConfig extends PlatformConfig {
+  /** A draining queue commits thousands of times a second: batch the relay's work (see PlatformConfig). */
+  override OUTBOX_LINGER_MS = 10;
+
+  /** VMs inspected at once across every replica (seed 000 inspects one at a time). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  INSPECTOR_CONCURRENCY = 1;
+
+  /**
+   * Key that encrypts vCenter credentials at rest (AES-256-GCM): 32 bytes, base64 or hex. Without it
+   * each process makes a key of its own, so a vSphere run cannot survive a restart of the replica
+   * that accepted it, and only that replica works on it.
+   */
+  @IsString()
+  @Matches(/^$|^[A-Za-z0-9+/]{43}=?$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes, base64 or hex' })
+  INSPECTOR_CREDENTIALS_KEY = '';
+
+  /** Allow the `noop` source (a zero-cost work unit): for demos, tests and benchmarks only. */
+  @EnvBoolean()
+  @IsBoolean()
+  INSPECTOR_NOOP_SOURCE = false;
+
+  /** How often a replica looks for work, heartbeats its VMs and checks for cancellation, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(20)
+  @Max(60_000)
+  INSPECTOR_POLL_INTERVAL_MS = 500;
+
+  /** Limit of one VM's whole inspection (snapshot, inspection, removal), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3_600_000)
+  INSPECTOR_VM_TIMEOUT_MS = 1_800_000;
+
+  /** PEM file of the CA that signs vCenter's certificate; empty means the system's CAs. */
+  @IsString()
+  INSPECTOR_VSPHERE_CA_FILE = '';
+
+  /** Accept any vCenter certificate (never in production). */
+  @EnvBoolean()
+  @IsBoolean()
+  INSPECTOR_VSPHERE_INSECURE = false;
+
+  /** Limit of each SOAP request, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS = 30_000;
+
+  /** Limit of each vSphere task (snapshot creation or removal), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3_600_000)
+  INSPECTOR_VSPHERE_TASK_TIMEOUT_MS = 900_000;
+
+  /**
+   * How deep local inspection goes: `virt-inspector` (libguestfs: OS, filesystems, fstab hazards;
+   * about 30 s and 700 MB under TCG) or `first-pass` (qemu-img and the partition table only).
+   */
+  @IsIn(['virt-inspector', 'first-pass'])
+  INSPECTOR_DEEP_INSPECTION: 'virt-inspector' | 'first-pass' = 'virt-inspector';
+
+  /** Limit of one virt-inspector run, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  INSPECTOR_VIRT_INSPECTOR_TIMEOUT_MS = 600_000;
+
+  /** qemu-img used for the first pass. */
+  @IsString()
+  @MinLength(1)
+  QEMU_IMG_BINARY = 'qemu-img';
+}

@@ -1,8 +1,9 @@
 import type { ServiceDatabase } from '@ferry/platform';
 import { InspectorInit1732233600000 } from './migrations/1732233600000-init';
+import { InspectorQueue1732234500000 } from './migrations/1732234500000-queue';
 
 export const INSPECTOR_DATABASE: ServiceDatabase = {
   schema: 'inspector',
   entities: [],
-  migrations: [InspectorInit1732233600000],
+  migrations: [InspectorInit1732233600000, InspectorQueue1732234500000],
 };

@@ -1,0 +1,50 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { InspectionHistoryDto, InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
+import {
+  AddVmsRequest,
+  InspectionVmRequest,
+  InspectorSubjects,
+  StartInspectionRequest,
+} from '@ferry/contracts';
+import { InspectorService } from './inspector.service';
+
+@Controller()
+export class InspectorController {
+  constructor(private readonly inspector: InspectorService) {}
+
+  @MessagePattern(InspectorSubjects.START)
+  start(@Payload() req: StartInspectionRequest): Promise<InspectorStatusDto> {
+    return this.inspector.start(req);
+  }
+
+  @MessagePattern(InspectorSubjects.STATUS)
+  status(): Promise<InspectorStatusDto> {
+    return this.inspector.status();
+  }
+
+  @MessagePattern(InspectorSubjects.ADD)
+  add(@Payload() req: AddVmsRequest): Promise<InspectorStatusDto> {
+    return this.inspector.add(req.vmIds);
+  }
+
+  @MessagePattern(InspectorSubjects.STOP)
+  stop(): Promise<InspectorStatusDto> {
+    return this.inspector.stop();
+  }
+
+  @MessagePattern(InspectorSubjects.VM_STATUS)
+  vmStatus(@Payload() req: InspectionVmRequest): Promise<InspectionStatusDto> {
+    return this.inspector.vmStatus(req.id);
+  }
+
+  @MessagePattern(InspectorSubjects.VM_CANCEL)
+  cancelVm(@Payload() req: InspectionVmRequest): Promise<InspectionStatusDto> {
+    return this.inspector.cancelVm(req.id);
+  }
+
+  @MessagePattern(InspectorSubjects.VM_HISTORY)
+  history(@Payload() req: InspectionVmRequest): Promise<InspectionHistoryDto> {
+    return this.inspector.history(req.id);
+  }
+}

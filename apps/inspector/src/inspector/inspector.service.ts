@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import type {
+  InspectionHistoryDto,
+  InspectionSourceType,
+  InspectionStatusDto,
+  InspectorState,
+  InspectorStatusDto,
+  StartInspectionRequest,
+} from '@ferry/contracts';
+import { FerryError, INSPECTOR_BUSY_STATES, InspectorEvents } from '@ferry/contracts';
+import { currentCorrelationId, EventFactory, Transactional, withTimeout } from '@ferry/platform';
+import type { EntityManager } from 'typeorm';
+import { InspectorConfig } from '../config/inspector.config';
+import { CredentialsCipher } from '../queue/credentials-cipher';
+import type { VcenterSecret } from '../queue/credentials-cipher';
+import type { QueueRecord, RunRecord } from '../queue/queue.repository';
+import { QueueRepository, TERMINAL_RUN_STATES } from '../queue/queue.repository';
+import { InspectionRunner, OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
+import { SourceFactory } from '../sources/source-factory';
+import type { InspectionSource } from '../sources/source';
+import { SourceFatalError } from '../sources/source';
+
+/** How long a stop or a VM's cancel waits for the running inspection to wind down, in ms. */
+export const CANCEL_WAIT_MS = 30_000;
+
+/** Seed 000's InspectorService: start, add, stop, status, per-VM status and cancel. */
+@Injectable()
+export class InspectorService {
+  private readonly logger = new Logger(InspectorService.name);
+
+  constructor(
+    private readonly repo: QueueRepository,
+    private readonly tx: Transactional,
+    private readonly events: EventFactory,
+    private readonly runner: InspectionRunner,
+    private readonly factory: SourceFactory,
+    private readonly cipher: CredentialsCipher,
+    private readonly config: InspectorConfig,
+  ) {}
+
+  async status(): Promise<InspectorStatusDto> {
+    const run = await this.repo.current();
+    return statusOf(run);
+  }
+
+  /**
+   * started (connecting) → queue cleared (a new run) → VMs pending → the runner takes it to running.
+   * The source is opened before the answer: refused credentials answer 400 with the fault, an
+   * unreachable source 503, and the inspector is left in `error` with the message.
+   */
+  async start(req: StartInspectionRequest): Promise<InspectorStatusDto> {
+    const { type, description, secret } = this.sourceOf(req);
+    const vmIds = [...new Set(req.vmIds)];
+    const id = randomUUID();
+    const run = { id, sourceType: type };
+
+    await this.tx.run(async (uow) => {
+      const current = await this.repo.lockCurrent(uow.em);
+      if (current && INSPECTOR_BUSY_STATES.includes(current.state)) throw busy(current);
+      await this.repo.insertRun(uow.em, {
+        id,
+        sourceType: type,
+        source: description,
+        state: 'started',
+        acceptedBy: this.runner.replicaId,
+        correlationId: currentCorrelationId() ?? null,
+        credentials: secret ? this.cipher.encrypt(secret, id) : null,
+        credentialsKeyId: secret ? this.cipher.keyId : null,
+      });
+      await uow.emit(this.runner.runEvent(run, current?.state ?? 'ready', 'started'));
+    });
+
+    let source: InspectionSource;
+    try {
+      source = this.factory.create(type, description, secret);
+      const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS);
+      await withTimeout(
+        source.open(signal),
+        OPEN_TIMEOUT_MS,
+        () => new SourceFatalError('unreachable', 'timed out'),
+      );
+    } catch (err) {
+      const message = openFailure(err);
+      await this.runner.failRun(id, message);
+      throw errorOfOpen(err, message);
+    }
+
+    const state = await this.tx.run(async (uow) => {
+      const locked = await this.repo.lockRun(uow.em, id);
+      if (locked?.state !== 'started') return locked?.state ?? 'error';
+      const queued = await this.repo.enqueue(uow.em, id, vmIds);
+      await this.repo.markInitialized(uow.em, id);
+      await uow.emitAll(queued.map((q) => this.vmEvent(id, q.vmId, q.from, 'pending')));
+      return 'started' as const;
+    });
+    if (state !== 'started') {
+      await source.close();
+      return { state };
+    }
+    this.runner.adoptSource(id, source);
+    this.runner.kick();
+    this.logger.log({ msg: 'inspection started', runId: id, source: type, vms: vmIds.length });
+    return { state };
+  }
+
+  /** Adds VMs at the end of the running inspector's queue. */
+  async add(vmIds: string[]): Promise<InspectorStatusDto> {
+    const state = await this.tx.run(async (uow) => {
+      const run = await this.lockCurrentRun(uow.em);
+      if (run.state === 'started' && !run.initializedAt)
+        throw new FerryError('LOCKED', 'the inspector is starting');
+      const queued = await this.repo.enqueue(uow.em, run.id, [...new Set(vmIds)]);
+      await uow.emitAll(queued.map((q) => this.vmEvent(run.id, q.vmId, q.from, 'pending')));
+      return run.state;
+    });
+    this.runner.kick();
+    return { state };
+  }
+
+  /** Cancels every pending VM and the running ones; answers once they have wound down (or the wait ends). */
+  async stop(): Promise<InspectorStatusDto> {
+    const runId = await this.tx.run(async (uow) => {
+      const run = await this.repo.lockCurrent(uow.em);
+      if (!run || !INSPECTOR_BUSY_STATES.includes(run.state)) throw notRunning(run);
+      if (run.state === 'canceling') return run.id;
+      const canceled = await this.repo.cancelPending(uow.em, run.id);
+      await this.repo.requestCancel(uow.em, run.id);
+      const from = await this.repo.setRunState(uow.em, run.id, [run.state], 'canceling');
+      await uow.emitAll([
+        ...canceled.map((vmId) => this.vmEvent(run.id, vmId, 'pending', 'canceled')),
+        this.runner.runEvent(run, from, 'canceling'),
+      ]);
+      return run.id;
+    });
+    this.logger.log({ msg: 'inspector canceling', runId });
+    await this.runner.settle(runId);
+    this.runner.kick();
+    const run = await this.waitFor(runId, (r) => TERMINAL_RUN_STATES.includes(r.state));
+    return { state: run.state };
+  }
+
+  async vmStatus(vmId: string): Promise<InspectionStatusDto> {
+    const run = await this.repo.current();
+    const entry = run ? await this.repo.get(run.id, vmId) : null;
+    return entry ? entryStatus(entry) : { state: 'not_found' };
+  }
+
+  /** Cancels one VM: a pending one at once; a running one is aborted and its snapshot removed. */
+  async cancelVm(vmId: string): Promise<InspectionStatusDto> {
+    const run = await this.repo.current();
+    if (!run || !INSPECTOR_BUSY_STATES.includes(run.state)) throw notRunning(run);
+    if (run.state === 'canceling') throw canceling();
+    const state = await this.tx.run(async (uow) => {
+      const entry = await this.repo.lockEntry(uow.em, run.id, vmId);
+      if (!entry) throw FerryError.notFound(`VM "${vmId}" is not in the inspection queue`, { vmId });
+      if (entry.state === 'pending') {
+        await this.repo.cancelOne(uow.em, run.id, vmId);
+        await uow.emit(this.vmEvent(run.id, vmId, 'pending', 'canceled'));
+        return 'canceled';
+      }
+      if (entry.state === 'running') {
+        await this.repo.requestCancel(uow.em, run.id, vmId);
+        return 'running';
+      }
+      if (entry.state === 'canceled') return 'canceled';
+      throw FerryError.conflict(`VM "${vmId}" is already inspected (${entry.state})`, {
+        vmId,
+        state: entry.state,
+      });
+    });
+    if (state !== 'running') return { state };
+    this.runner.kick();
+    const entry = await this.waitForEntry(run.id, vmId);
+    return entryStatus(entry);
+  }
+
+  async history(vmId: string): Promise<InspectionHistoryDto> {
+    const rows = await this.repo.history(vmId);
+    return {
+      vmId,
+      items: rows.map((r) => ({
+        ...entryStatus(r),
+        runId: r.runId,
+        source: r.sourceType,
+        sequence: r.seq,
+        queuedAt: r.queuedAt.toISOString(),
+        ...(r.startedAt ? { startedAt: r.startedAt.toISOString() } : {}),
+        ...(r.finishedAt ? { finishedAt: r.finishedAt.toISOString() } : {}),
+      })),
+    };
+  }
+
+  private async lockCurrentRun(em: EntityManager): Promise<RunRecord> {
+    const run = await this.repo.lockCurrent(em);
+    if (!run || !INSPECTOR_BUSY_STATES.includes(run.state)) throw notRunning(run);
+    if (run.state === 'canceling') throw canceling();
+    return (await this.repo.lockRun(em, run.id))!;
+  }
+
+  private sourceOf(req: StartInspectionRequest): {
+    type: InspectionSourceType;
+    description: Record<string, unknown>;
+    secret: VcenterSecret | null;
+  } {
+    if (req.VcenterCredentials && req.source) {
+      throw invalid('source', 'name the VMs’ source once: VcenterCredentials or source, not both');
+    }
+    if (req.VcenterCredentials) {
+      const { url, username, password } = req.VcenterCredentials;
+      return { type: 'vsphere', description: { url: sdkUrl(url) }, secret: { username, password } };
+    }
+    if (!req.source)
+      throw invalid('VcenterCredentials', 'VcenterCredentials is required (or source for a local source)');
+    if (req.source.type === 'noop') {
+      if (!this.config.INSPECTOR_NOOP_SOURCE) {
+        throw invalid('source.type', 'the noop source is disabled: it needs INSPECTOR_NOOP_SOURCE=true');
+      }
+      return {
+        type: 'noop',
+        description: {
+          delayMs: req.source.delayMs ?? 0,
+          cancelDelayMs: req.source.cancelDelayMs ?? 0,
+          failVmIds: req.source.failVmIds ?? [],
+        },
+        secret: null,
+      };
+    }
+    if ([req.source.delayMs, req.source.cancelDelayMs, req.source.failVmIds].some((v) => v !== undefined)) {
+      throw invalid('source', 'delayMs, cancelDelayMs and failVmIds belong to the noop source only');
+    }
+    return { type: 'local', description: {}, secret: null };
+  }
+
+  private async waitFor(runId: string, done: (run: RunRecord) => boolean): Promise<RunRecord> {
+    const deadline = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const run = (await this.repo.findRun(runId))!;
+      if (done(run) || Date.now() > deadline) return run;
+      await sleep(50);
+    }
+  }
+
+  private async waitForEntry(runId: string, vmId: string): Promise<QueueRecord> {
+    const deadline = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const entry = (await this.repo.get(runId, vmId))!;
+      if (entry.state !== 'running' || Date.now() > deadline) return entry;
+      await sleep(50);
+    }
+  }
+
+  private vmEvent(runId: string, vmId: string, from: QueueRecord['state'] | null, to: QueueRecord['state']) {
+    return this.events.create(InspectorEvents.VM_STATE_CHANGED, vmId, { runId, vmId, from, to });
+  }
+}
+
+function statusOf(run: RunRecord | null): InspectorStatusDto {
+  if (!run) return { state: 'ready' };
+  return run.error ? { state: run.state, error: run.error } : { state: run.state };
+}
+
+function entryStatus(entry: QueueRecord): InspectionStatusDto {
+  return {
+    state: entry.state,
+    ...(entry.error ? { error: entry.error } : {}),
+    ...(entry.results ? { results: entry.results } : {}),
+  };
+}
+
+/** vCenter's SOAP endpoint: `/sdk` unless the URL names a path. */
+export function sdkUrl(url: string): string {
+  const u = new URL(url);
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/sdk';
+  u.username = '';
+  u.password = '';
+  return u.toString().replace(/\/$/, '');
+}
+
+function invalid(field: string, message: string): FerryError {
+  return FerryError.validation(message, [{ field, messages: [message] }]);
+}
+
+function busy(run: RunRecord): FerryError {
+  return new FerryError('LOCKED', `the inspector is busy (${run.state})`, { state: run.state });
+}
+
+function canceling(): FerryError {
+  return new FerryError('LOCKED', 'the inspector is canceling', { state: 'canceling' });
+}
+
+function notRunning(run: RunRecord | null): FerryError {
+  const state: InspectorState = run?.state ?? 'ready';
+  return FerryError.notFound(`the inspector is not running (${state})`, { state });
+}
+
+function openFailure(err: unknown): string {
+  if (err instanceof SourceFatalError) return err.fault ? `${err.fault}: ${err.message}` : err.message;
+  return `cannot connect to the source: ${(err as Error).message}`;
+}
+
+function errorOfOpen(err: unknown, message: string): FerryError {
+  if (err instanceof SourceFatalError) {
+    const details = err.fault ? { fault: err.fault } : {};
+    if (err.kind === 'auth')
+      return new FerryError('VALIDATION', `vCenter refused the credentials: ${message}`, details);
+    if (err.kind === 'unreachable')
+      return new FerryError('UNAVAILABLE', `vCenter is unreachable: ${message}`, details);
+  }
+  return new FerryError('INTERNAL', message);
+}

@@ -1,0 +1,47 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+export interface VcenterSecret {
+  username: string;
+  password: string;
+}
+
+/**
+ * Encrypts a run's vCenter credentials for the database (AES-256-GCM, the run id as associated data,
+ * so a ciphertext copied to another run does not decrypt). The key comes from INSPECTOR_CREDENTIALS_KEY;
+ * without one the process makes its own, which nothing else can read. `keyId` tells replicas whether
+ * they hold the key that wrote a row.
+ */
+export class CredentialsCipher {
+  readonly keyId: string;
+  readonly ephemeral: boolean;
+  private readonly key: Buffer;
+
+  constructor(configured: string) {
+    this.ephemeral = configured === '';
+    this.key = this.ephemeral ? randomBytes(32) : parseKey(configured);
+    this.keyId = createHash('sha256').update(this.key).digest('hex').slice(0, 16);
+  }
+
+  encrypt(secret: VcenterSecret, runId: string): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(runId));
+    const body = Buffer.concat([cipher.update(JSON.stringify(secret), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]);
+  }
+
+  /** Throws when the key is not the one that encrypted, or the bytes were changed. */
+  decrypt(sealed: Buffer, runId: string): VcenterSecret {
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
+    decipher.setAAD(Buffer.from(runId));
+    decipher.setAuthTag(sealed.subarray(12, 28));
+    const plain = Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(plain) as VcenterSecret;
+  }
+}
+
+function parseKey(text: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (key.length !== 32) throw new Error('INSPECTOR_CREDENTIALS_KEY must be 32 bytes (base64 or hex)');
+  return key;
+}

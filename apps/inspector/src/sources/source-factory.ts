@@ -1,0 +1,53 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { InspectionSourceType } from '@ferry/contracts';
+import { FerryClient } from '@ferry/platform';
+import { InspectorConfig } from '../config/inspector.config';
+import type { VcenterSecret } from '../queue/credentials-cipher';
+import { LocalSource } from './local/local-source';
+import type { NoopSpec } from './noop-source';
+import { NoopSource } from './noop-source';
+import type { InspectionSource } from './source';
+import { VsphereSource } from './vsphere/vsphere-source';
+
+/** Makes a run's source from what the run stored (its description and, for vSphere, the secret). */
+@Injectable()
+export class SourceFactory {
+  constructor(
+    private readonly client: FerryClient,
+    private readonly config: InspectorConfig,
+  ) {}
+
+  create(
+    type: InspectionSourceType,
+    source: Record<string, unknown>,
+    secret: VcenterSecret | null,
+  ): InspectionSource {
+    switch (type) {
+      case 'vsphere':
+        if (!secret) throw new Error('a vSphere source needs credentials');
+        return new VsphereSource(
+          { url: String(source.url), username: secret.username, password: secret.password },
+          {
+            caFile: this.config.INSPECTOR_VSPHERE_CA_FILE,
+            insecure: this.config.INSPECTOR_VSPHERE_INSECURE,
+            requestTimeoutMs: this.config.INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS,
+            taskTimeoutMs: this.config.INSPECTOR_VSPHERE_TASK_TIMEOUT_MS,
+          },
+          new Logger(VsphereSource.name),
+        );
+      case 'local':
+        return new LocalSource(
+          this.client,
+          {
+            deepInspection: this.config.INSPECTOR_DEEP_INSPECTION,
+            virtInspectorTimeoutMs: this.config.INSPECTOR_VIRT_INSPECTOR_TIMEOUT_MS,
+            qemuImg: this.config.QEMU_IMG_BINARY,
+            requestTimeoutMs: this.config.NATS_REQUEST_TIMEOUT_MS,
+          },
+          new Logger(LocalSource.name),
+        );
+      case 'noop':
+        return new NoopSource(source as NoopSpec);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
+import { InspectorEvents } from '@ferry/contracts';
+import type { ManagedProcess } from '@ferry/testing';
+import { eventually, randomName, spawnService } from '@ferry/testing';
+import { SseClient } from '../support/sse';
+import { Suite } from '../support/suite';
+
+interface Problem {
+  code: string;
+  detail: string;
+  status: number;
+}
+
+/**
+ * Seed 000's queue through the gateway, with the zero-cost `noop` work unit (the seed's own tests use
+ * a mock work builder with a delay and per-VM errors): order, PATCH, per-VM cancel, stop, 404 and 423.
+ */
+describe('inspector queue (seed 000) through the gateway', () => {
+  let suite: Suite;
+  let sse: SseClient;
+
+  beforeAll(async () => {
+    suite = await Suite.start(['gateway']);
+    // Open the stream before the inspector starts, so that no event is missed.
+    sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.inspector.`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    await suite.startService('inspector');
+  }, 60_000);
+
+  afterAll(async () => {
+    sse?.close();
+    await suite?.dispose();
+  });
+
+  const status = async () => (await suite.request<InspectorStatusDto>('GET', '/api/v1/vms/inspector')).body;
+  const vm = async (id: string) =>
+    (await suite.request<InspectionStatusDto>('GET', `/api/v1/vms/${encodeURIComponent(id)}/inspector`)).body;
+  const start = (vmIds: string[], source: Record<string, unknown>) =>
+    suite.request<InspectorStatusDto>('POST', '/api/v1/vms/inspector', {
+      body: { source: { type: 'noop', ...source }, vmIds },
+    });
+  const waitState = (state: string, timeoutMs = 20_000) =>
+    eventually(
+      async () => ((await status()).state === state ? true : undefined),
+      timeoutMs,
+      `inspector ${state}`,
+    );
+  const vmEvents = (runId: string) =>
+    sse.messages
+      .map((m) => m.data)
+      .filter(
+        (e) => e.type === InspectorEvents.VM_STATE_CHANGED && (e.data as { runId: string }).runId === runId,
+      )
+      .map((e) => e.data as { vmId: string; from: string | null; to: string; error?: string });
+  const runIdOf = async (vmId: string) =>
+    (
+      await sse.waitFor(
+        (m) =>
+          m.data.type === InspectorEvents.VM_STATE_CHANGED && (m.data.data as { vmId: string }).vmId === vmId,
+      )
+    ).data.data as { runId: string };
+  const ids = (n: number) => Array.from({ length: n }, () => randomName('vm'));
+
+  it('is ready before the first start, and refuses bad input with 400 problem+json, changing nothing', async () => {
+    expect(await status()).toEqual({ state: 'ready' });
+    const bodies: unknown[] = [
+      {},
+      { vmIds: ['vm-1'] },
+      { VcenterCredentials: { url: 'https://vc.example', username: 'u', password: 'p' } },
+      { VcenterCredentials: { url: 'https://vc.example', username: 'u', password: 'p' }, vmIds: [] },
+      { VcenterCredentials: { url: 'https://vc.example', username: 'u', password: '' }, vmIds: ['vm-1'] },
+      { VcenterCredentials: { url: '', username: 'u', password: 'p' }, vmIds: ['vm-1'] },
+      { VcenterCredentials: { username: 'u', password: 'p' }, vmIds: ['vm-1'] },
+      { VcenterCredentials: { url: 'https://vc.example', username: 'u', password: 'p' }, vmIds: [''] },
+      {
+        VcenterCredentials: { url: 'https://vc.example', username: 'u', password: 'p' },
+        source: { type: 'local' },
+        vmIds: ['vm-1'],
+      },
+      { source: { type: 'floppy' }, vmIds: ['vm-1'] },
+      { source: { type: 'local', delayMs: 5 }, vmIds: ['vm-1'] },
+    ];
+    for (const body of bodies) {
+      const r = await suite.request<Problem>('POST', '/api/v1/vms/inspector', { body });
+      expect({ body, status: r.status }).toEqual({ body, status: 400 });
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+      expect(r.body.code).toBe('VALIDATION');
+    }
+    expect(await status()).toEqual({ state: 'ready' });
+    expect(sse.messages).toHaveLength(0);
+  });
+
+  it('answers 404 to PATCH, DELETE and a VM cancel while the inspector is not running', async () => {
+    expect((await suite.request('PATCH', '/api/v1/vms/inspector', { body: ['vm-1'] })).status).toBe(404);
+    expect((await suite.request('DELETE', '/api/v1/vms/inspector')).status).toBe(404);
+    const r = await suite.request<Problem>('DELETE', '/api/v1/vms/vm-1/inspector');
+    expect(r.status).toBe(404);
+    expect(r.body.detail).toMatch(/not running/);
+    expect(await vm('vm-1')).toEqual({ state: 'not_found' });
+  });
+
+  it('inspects in queue order, one at a time, and ends done; a VM error does not stop it', async () => {
+    const vms = ids(4);
+    const r = await start(vms, { delayMs: 150, failVmIds: [vms[2]] });
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ state: 'started' });
+    expect(r.headers.get('location')).toBe('/api/v1/vms/inspector');
+    const { runId } = await runIdOf(vms[0]!);
+    await waitState('done');
+
+    const events = vmEvents(runId);
+    expect(events.filter((e) => e.to === 'running').map((e) => e.vmId)).toEqual(vms);
+    // One at a time: each VM ends before the next one runs.
+    const order = events.filter((e) => e.to !== 'pending').map((e) => `${e.vmId}:${e.to}`);
+    expect(order).toEqual(
+      vms.flatMap((v) => [`${v}:running`, `${v}:${v === vms[2] ? 'error' : 'completed'}`]),
+    );
+    const failed = await vm(vms[2]!);
+    expect(failed.state).toBe('error');
+    expect(failed.error).toMatch(/failed on purpose/);
+    const ok = await vm(vms[0]!);
+    expect(ok.state).toBe('completed');
+    expect(ok.results).toMatchObject({ source: 'noop', vmId: vms[0], concerns: [] });
+    const inspected = sse.messages.filter(
+      (m) =>
+        m.data.type === InspectorEvents.VM_INSPECTED && (m.data.data as { runId: string }).runId === runId,
+    );
+    expect(inspected.map((m) => m.data.subject)).toEqual([vms[0], vms[1], vms[3]]);
+    const runStates = sse.messages
+      .filter((m) => m.data.type === InspectorEvents.STATE_CHANGED && m.data.subject === runId)
+      .map((m) => (m.data.data as { to: string }).to);
+    expect(runStates).toEqual(['started', 'running', 'done']);
+  });
+
+  it('adds VMs with PATCH to the end of the queue, cancels a pending and a running VM, and refuses a second start with 423', async () => {
+    const first = ids(3);
+    const later = ids(2);
+    expect((await start(first, { delayMs: 1500 })).status).toBe(202);
+    const { runId } = await runIdOf(first[0]!);
+    await waitState('running');
+
+    const again = await start(ids(1), {});
+    expect(again.status).toBe(423);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+
+    const patched = await suite.request<InspectorStatusDto>('PATCH', '/api/v1/vms/inspector', {
+      body: [...later, first[1]],
+    });
+    expect(patched.status).toBe(202);
+    expect(patched.body).toEqual({ state: 'running' });
+    for (const body of [{ vmIds: later }, [], [42], 'vm-1']) {
+      const bad = await suite.request<Problem>('PATCH', '/api/v1/vms/inspector', { body });
+      expect(bad.status).toBe(400);
+    }
+
+    // first[2] is pending: it leaves the queue at once. first[0] runs: it is aborted.
+    expect(await vm(first[2]!)).toEqual({ state: 'pending' });
+    expect((await suite.request('DELETE', `/api/v1/vms/${first[2]}/inspector`)).body).toEqual({
+      state: 'canceled',
+    });
+    await eventually(async () => ((await vm(first[0]!)).state === 'running' ? true : undefined));
+    const canceled = await suite.request('DELETE', `/api/v1/vms/${first[0]}/inspector`);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toEqual({ state: 'canceled' });
+    expect((await suite.request('DELETE', '/api/v1/vms/not-queued/inspector')).status).toBe(404);
+
+    // Inspected already (while the rest still runs): it cannot be canceled any more.
+    await eventually(async () => ((await vm(first[1]!)).state === 'completed' ? true : undefined), 10_000);
+    const late = await suite.request<Problem>('DELETE', `/api/v1/vms/${first[1]}/inspector`);
+    expect(late.status).toBe(409);
+
+    await waitState('done', 30_000);
+    const ran = vmEvents(runId)
+      .filter((e) => e.to === 'running')
+      .map((e) => e.vmId);
+    expect(ran).toEqual([first[0], first[1], ...later]);
+    expect(await vm(first[2]!)).toEqual({ state: 'canceled' });
+    expect((await vm(first[0]!)).state).toBe('canceled');
+    expect((await vm(later[1]!)).state).toBe('completed');
+  });
+
+  it('stops: pending VMs canceled, the running one aborted; 423 while canceling; 404 afterwards', async () => {
+    // Each VM's cancel lingers 2 s, as a snapshot removal would.
+    const vms = ids(3);
+    expect((await start(vms, { delayMs: 60_000, cancelDelayMs: 2000 })).status).toBe(202);
+    const { runId } = await runIdOf(vms[0]!);
+    await eventually(async () => ((await vm(vms[0]!)).state === 'running' ? true : undefined));
+
+    const stopping = suite.request<InspectorStatusDto>('DELETE', '/api/v1/vms/inspector');
+    await waitState('canceling', 5000);
+    expect((await suite.request('PATCH', '/api/v1/vms/inspector', { body: ['vm-x'] })).status).toBe(423);
+    expect((await suite.request('DELETE', `/api/v1/vms/${vms[1]}/inspector`)).status).toBe(423);
+    expect((await start(ids(1), {})).status).toBe(423);
+    const stopped = await stopping;
+    expect(stopped.status).toBe(200);
+    expect(stopped.body).toEqual({ state: 'canceled' });
+
+    expect(await status()).toEqual({ state: 'canceled' });
+    for (const v of vms) expect((await vm(v)).state).toBe('canceled');
+    expect(vmEvents(runId).filter((e) => e.to === 'running')).toHaveLength(1);
+    expect((await suite.request('PATCH', '/api/v1/vms/inspector', { body: ['vm-x'] })).status).toBe(404);
+    expect((await suite.request('DELETE', '/api/v1/vms/inspector')).status).toBe(404);
+    expect((await suite.request('DELETE', `/api/v1/vms/${vms[0]}/inspector`)).status).toBe(404);
+  });
+
+  it('a new start replaces the queue; earlier results stay readable in each VM’s history', async () => {
+    const [a, b] = ids(2);
+    await start([a!], {});
+    await waitState('done');
+    await start([b!], {});
+    await waitState('done');
+    expect(await vm(a!)).toEqual({ state: 'not_found' });
+    expect((await vm(b!)).state).toBe('completed');
+    const history = await suite.request<{
+      vmId: string;
+      items: { state: string; runId: string; results?: unknown }[];
+    }>('GET', `/api/v1/vms/${a}/inspector/history`);
+    expect(history.status).toBe(200);
+    expect(history.body.items).toHaveLength(1);
+    expect(history.body.items[0]).toMatchObject({ state: 'completed', results: { vmId: a } });
+  });
+
+  it('refuses the noop source unless INSPECTOR_NOOP_SOURCE is set', async () => {
+    await suite.process('inspector').stop();
+    await suite.startService('inspector', { INSPECTOR_NOOP_SOURCE: 'false' });
+    const r = await start(ids(1), {});
+    expect(r.status).toBe(400);
+    expect((r.body as unknown as Problem).detail).toMatch(/INSPECTOR_NOOP_SOURCE/);
+    await suite.process('inspector').stop();
+    await suite.startService('inspector');
+  });
+
+  it('two replicas over 200 VMs: every VM is inspected exactly once, by one of them, none lost', async () => {
+    const second: ManagedProcess = spawnService('inspector', {
+      ...suite.env('inspector'),
+      INSPECTOR_CONCURRENCY: '8',
+    });
+    try {
+      await second.waitFor(/"msg":"ready"/);
+      await suite.process('inspector').stop();
+      await suite.startService('inspector', { INSPECTOR_CONCURRENCY: '8' });
+      const vms = ids(200);
+      expect((await start(vms, { delayMs: 5 })).status).toBe(202);
+      const { runId } = await runIdOf(vms[0]!);
+      await waitState('done', 60_000);
+
+      const inspected = sse.messages.filter(
+        (m) =>
+          m.data.type === InspectorEvents.VM_INSPECTED && (m.data.data as { runId: string }).runId === runId,
+      );
+      await eventually(() =>
+        vmEvents(runId).filter((e) => e.to === 'completed').length === 200 ? true : undefined,
+      );
+      expect(inspected.map((m) => m.data.subject).sort()).toEqual([...vms].sort());
+      const running = vmEvents(runId).filter((e) => e.to === 'running');
+      expect(running.map((e) => e.vmId).sort()).toEqual([...vms].sort());
+      for (const v of vms.slice(0, 20)) expect((await vm(v)).state).toBe('completed');
+      // Both replicas took part.
+      const workers = await suite.query<{ n: number }>(
+        `SELECT count(DISTINCT claimed_by)::int AS n FROM inspector.queue WHERE run_id = $1`,
+        [runId],
+      );
+      expect(workers[0]!.n).toBe(2);
+    } finally {
+      await second.stop();
+    }
+  });
+});

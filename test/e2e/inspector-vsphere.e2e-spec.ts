@@ -1,0 +1,152 @@
+import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
+import { INSPECTOR_SNAPSHOT_NAME } from '@ferry/contracts';
+import { eventually, freePort, VcsimProbe, VcsimProcess } from '@ferry/testing';
+import { SseClient } from '../support/sse';
+import { Suite } from '../support/suite';
+
+interface Problem {
+  code: string;
+  detail: string;
+  fault?: string;
+}
+
+/** Seed 000 against vCenter, played by vcsim: through the gateway, our own SOAP client, real snapshots. */
+describe('inspector against vSphere (vcsim) through the gateway', () => {
+  let vcsim: VcsimProcess;
+  let probe: VcsimProbe;
+  let suite: Suite;
+  let sse: SseClient;
+  const QUIRKY = 'DC0_C0_RP0_VM1';
+  const PATHS = ['/DC0/vm/DC0_H0_VM0', '/DC0/vm/DC0_H0_VM1', '/DC0/vm/DC0_C0_RP0_VM0', `/DC0/vm/${QUIRKY}`];
+  // Unique, so that finding it anywhere is a leak.
+  const WRONG_PASSWORD = `wrong-${Date.now()}-s3cr3t`;
+
+  beforeAll(async () => {
+    vcsim = await VcsimProcess.start({ vms: 2, quirks: QUIRKY });
+    probe = new VcsimProbe(vcsim);
+    suite = await Suite.start(['gateway']);
+    sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.inspector.`, {
+      authorization: `Bearer ${suite.adminKey}`,
+    });
+    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
+  }, 120_000);
+
+  afterAll(async () => {
+    sse?.close();
+    await suite?.dispose();
+    await vcsim?.stop();
+  });
+
+  const status = async () => (await suite.request<InspectorStatusDto>('GET', '/api/v1/vms/inspector')).body;
+  const vm = async (id: string) =>
+    (await suite.request<InspectionStatusDto>('GET', `/api/v1/vms/${encodeURIComponent(id)}/inspector`)).body;
+  const start = (vmIds: string[], credentials: Record<string, string>) =>
+    suite.request<InspectorStatusDto & Problem>('POST', '/api/v1/vms/inspector', {
+      body: { VcenterCredentials: credentials, vmIds },
+    });
+
+  it('answers 400 with the fault when vCenter refuses the credentials, and the inspector is in error', async () => {
+    const r = await start(['vm-1'], { url: vcsim.url, username: vcsim.username, password: WRONG_PASSWORD });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.detail).toMatch(/InvalidLogin/);
+    const s = await status();
+    expect(s.state).toBe('error');
+    expect(s.error).toMatch(/InvalidLogin/);
+  });
+
+  it('answers 503 when vCenter is unreachable, and the inspector is in error', async () => {
+    const url = `https://127.0.0.1:${await freePort()}/sdk`;
+    const r = await start(['vm-1'], { url, username: 'u', password: 'p' });
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe('UNAVAILABLE');
+    expect((await status()).state).toBe('error');
+  });
+
+  it('inspects each VM between a snapshot and its removal, reports vcsim’s facts, and leaves no snapshot', async () => {
+    const morefs = await Promise.all(PATHS.map((p) => probe.moref(p)));
+    // The seed names VMs by MoRef; an inventory path works too. vm-999999 does not exist.
+    const ids = [morefs[0]!, PATHS[1]!, 'vm-999999', morefs[2]!, morefs[3]!];
+    const r = await start(ids, { url: vcsim.url, username: vcsim.username, password: vcsim.password });
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ state: 'started' });
+    await eventually(async () => ((await status()).state === 'done' ? true : undefined), 60_000, 'done');
+
+    const missing = await vm('vm-999999');
+    expect(missing.state).toBe('error');
+    expect(missing.error).toMatch(/vm-999999.*not found/);
+
+    for (const id of [morefs[0]!, PATHS[1]!, morefs[2]!]) {
+      const { state, results } = await vm(id);
+      expect(state).toBe('completed');
+      expect(results!.snapshot).toEqual({ name: INSPECTOR_SNAPSHOT_NAME, removed: true });
+      const facts = results!.vsphere!;
+      expect(facts.firmware).toBe('bios');
+      expect(facts.secureBoot).toBe(false);
+      expect(facts.powerState).toBe('poweredOn');
+      expect(facts.snapshotCount).toBe(0);
+      expect(facts.disks).toHaveLength(1);
+      expect(facts.disks[0]).toMatchObject({ controller: 'pvscsi', capacityBytes: 1024 * 1024, rdm: null });
+      expect(facts.disks[0]!.fileName).toMatch(/^\[LocalDS_0\] /);
+      expect(facts.nics).toHaveLength(1);
+      expect(facts.nics[0]).toMatchObject({ type: 'e1000', network: 'DC0_DVPG0' });
+      expect(facts.nics[0]!.macAddress).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    }
+    expect((await vm(PATHS[1]!)).results!.vsphere!.name).toBe('DC0_H0_VM1');
+
+    const quirky = (await vm(morefs[3]!)).results!;
+    expect(quirky.vsphere).toMatchObject({ firmware: 'efi', secureBoot: true, vTpm: true, encrypted: true });
+    const codes = quirky.concerns.map((c) => c.code);
+    expect(codes).toEqual(expect.arrayContaining(['ENCRYPTED', 'SHARED_DISK', 'VTPM', 'INDEPENDENT_DISK']));
+    // Worst first.
+    const rank = { blocker: 0, warning: 1, info: 2 };
+    const ranks = quirky.concerns.map((c) => rank[c.severity]);
+    expect(ranks).toEqual([...ranks].sort());
+
+    // No snapshot left on any VM, asked over SOAP; and every one that was taken is recorded removed.
+    for (const moref of morefs) expect(await probe.snapshotNames(moref)).toEqual([]);
+    const intents = await suite.query<{ vm_id: string; state: string }>(
+      `SELECT vm_id, state FROM inspector.snapshot_intents`,
+    );
+    expect(intents.map((i) => i.vm_id).sort()).toEqual([...ids].sort());
+    expect(intents.every((i) => i.state === 'removed')).toBe(true);
+
+    // Credentials live only for the run.
+    const runs = await suite.query<{ credentials: Buffer | null; source: unknown }>(
+      `SELECT credentials, source FROM inspector.runs WHERE source_type = 'vsphere' AND state = 'done'`,
+    );
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.credentials).toBeNull();
+    expect(runs[0]!.source).toEqual({ url: vcsim.url });
+  });
+
+  it('reports an existing snapshot tree, and removes only its own snapshot', async () => {
+    const moref = await probe.moref(PATHS[0]!);
+    await probe.createSnapshot(moref, 'before-migration');
+    const r = await start([moref], { url: vcsim.url, username: vcsim.username, password: vcsim.password });
+    expect(r.status).toBe(202);
+    await eventually(async () => ((await status()).state === 'done' ? true : undefined), 30_000, 'done');
+    const { state, results } = await vm(moref);
+    expect(state).toBe('completed');
+    expect(results!.vsphere!.snapshotCount).toBe(1);
+    expect(results!.concerns.map((c) => c.code)).toContain('EXISTING_SNAPSHOTS');
+    expect(await probe.snapshotNames(moref)).toEqual(['before-migration']);
+  });
+
+  it('never shows a password: not in logs, events, answers or the database', async () => {
+    const everything = [
+      ...suite.process('inspector').output,
+      ...suite.process('gateway').output,
+      ...sse.messages.map((m) => JSON.stringify(m.data)),
+      JSON.stringify(await suite.query(`SELECT id, source, state, error FROM inspector.runs`)),
+      JSON.stringify(await suite.query(`SELECT payload FROM inspector.outbox`)),
+    ].join('\n');
+    expect(everything).not.toContain(WRONG_PASSWORD);
+    expect(everything).not.toContain(`"password":"${vcsim.password}"`);
+    const sealed = await suite.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM inspector.runs WHERE position(convert_to($1, 'UTF8') in credentials) > 0`,
+      [WRONG_PASSWORD],
+    );
+    expect(sealed[0]!.n).toBe(0);
+  });
+});
