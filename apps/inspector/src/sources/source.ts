@@ -3,7 +3,7 @@ import type { InspectionResults, InspectionSourceType } from '@ferry/contracts';
 /**
  * Where a snapshot is, as the source needs it to remove the snapshot again: JSON, stored with the
  * snapshot intent (`inspector.snapshot_intents.ref`) so that a restarted replica can remove it.
- * vSphere: `{moref, snapshot}`; local: `{vmId, deviceIds}`.
+ * vSphere: `{moref, snapshot}`; local: `{vmId, devices: [{deviceId, imagePath, format, overlayPath}]}`.
  */
 export type SnapshotRef = Record<string, unknown>;
 
