@@ -9,8 +9,8 @@ import type {
   InspectorStatusDto,
   StartInspectionRequest,
 } from '@ferry/contracts';
-import { FerryError, INSPECTOR_BUSY_STATES, InspectorEvents } from '@ferry/contracts';
-import { currentCorrelationId, EventFactory, Transactional, withTimeout } from '@ferry/platform';
+import { FerryError, INSPECTOR_BUSY_STATES } from '@ferry/contracts';
+import { currentCorrelationId, Transactional, withTimeout } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { InspectorConfig } from '../config/inspector.config';
 import { CredentialsCipher } from '../queue/credentials-cipher';
@@ -21,6 +21,7 @@ import { InspectionRunner, OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
 import { SourceFactory } from '../sources/source-factory';
 import type { InspectionSource } from '../sources/source';
 import { SourceFatalError } from '../sources/source';
+import { sdkUrl } from '../sources/vsphere/soap-transport';
 
 /** How long a stop or a VM's cancel waits for the running inspection to wind down, in ms. */
 export const CANCEL_WAIT_MS = 30_000;
@@ -33,7 +34,6 @@ export class InspectorService {
   constructor(
     private readonly repo: QueueRepository,
     private readonly tx: Transactional,
-    private readonly events: EventFactory,
     private readonly runner: InspectionRunner,
     private readonly factory: SourceFactory,
     private readonly cipher: CredentialsCipher,
@@ -92,7 +92,7 @@ export class InspectorService {
       if (locked?.state !== 'started') return locked?.state ?? 'error';
       const queued = await this.repo.enqueue(uow.em, id, vmIds);
       await this.repo.markInitialized(uow.em, id);
-      await uow.emitAll(queued.map((q) => this.vmEvent(id, q.vmId, q.from, 'pending')));
+      await uow.emitAll(queued.map((q) => this.runner.vmEvent(q.vmId, id, q.from, 'pending')));
       return 'started' as const;
     });
     if (state !== 'started') {
@@ -112,7 +112,7 @@ export class InspectorService {
       if (run.state === 'started' && !run.initializedAt)
         throw new FerryError('LOCKED', 'the inspector is starting');
       const queued = await this.repo.enqueue(uow.em, run.id, [...new Set(vmIds)]);
-      await uow.emitAll(queued.map((q) => this.vmEvent(run.id, q.vmId, q.from, 'pending')));
+      await uow.emitAll(queued.map((q) => this.runner.vmEvent(q.vmId, run.id, q.from, 'pending')));
       return run.state;
     });
     this.runner.kick();
@@ -129,7 +129,7 @@ export class InspectorService {
       await this.repo.requestCancel(uow.em, run.id);
       const from = await this.repo.setRunState(uow.em, run.id, [run.state], 'canceling');
       await uow.emitAll([
-        ...canceled.map((vmId) => this.vmEvent(run.id, vmId, 'pending', 'canceled')),
+        ...canceled.map((vmId) => this.runner.vmEvent(vmId, run.id, 'pending', 'canceled')),
         this.runner.runEvent(run, from, 'canceling'),
       ]);
       return run.id;
@@ -137,7 +137,10 @@ export class InspectorService {
     this.logger.log({ msg: 'inspector canceling', runId });
     await this.runner.settle(runId);
     this.runner.kick();
-    const run = await this.waitFor(runId, (r) => TERMINAL_RUN_STATES.includes(r.state));
+    const run = await this.waitUntil(
+      async () => (await this.repo.findRun(runId))!,
+      (r) => TERMINAL_RUN_STATES.includes(r.state),
+    );
     return { state: run.state };
   }
 
@@ -157,7 +160,7 @@ export class InspectorService {
       if (!entry) throw FerryError.notFound(`VM "${vmId}" is not in the inspection queue`, { vmId });
       if (entry.state === 'pending') {
         await this.repo.cancelOne(uow.em, run.id, vmId);
-        await uow.emit(this.vmEvent(run.id, vmId, 'pending', 'canceled'));
+        await uow.emit(this.runner.vmEvent(vmId, run.id, 'pending', 'canceled'));
         return 'canceled';
       }
       if (entry.state === 'running') {
@@ -172,7 +175,10 @@ export class InspectorService {
     });
     if (state !== 'running') return { state };
     this.runner.kick();
-    const entry = await this.waitForEntry(run.id, vmId);
+    const entry = await this.waitUntil(
+      async () => (await this.repo.get(run.id, vmId))!,
+      (e) => e.state !== 'running',
+    );
     return entryStatus(entry);
   }
 
@@ -209,7 +215,11 @@ export class InspectorService {
     }
     if (req.VcenterCredentials) {
       const { url, username, password } = req.VcenterCredentials;
-      return { type: 'vsphere', description: { url: sdkUrl(url) }, secret: { username, password } };
+      return {
+        type: 'vsphere',
+        description: { url: sdkUrl(url).toString() },
+        secret: { username, password },
+      };
     }
     if (!req.source)
       throw invalid('VcenterCredentials', 'VcenterCredentials is required (or source for a local source)');
@@ -233,26 +243,14 @@ export class InspectorService {
     return { type: 'local', description: {}, secret: null };
   }
 
-  private async waitFor(runId: string, done: (run: RunRecord) => boolean): Promise<RunRecord> {
+  /** Re-reads `read()` every 50 ms until `done`, or CANCEL_WAIT_MS have passed; returns the last read. */
+  private async waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
     const deadline = Date.now() + CANCEL_WAIT_MS;
     for (;;) {
-      const run = (await this.repo.findRun(runId))!;
-      if (done(run) || Date.now() > deadline) return run;
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
       await sleep(50);
     }
-  }
-
-  private async waitForEntry(runId: string, vmId: string): Promise<QueueRecord> {
-    const deadline = Date.now() + CANCEL_WAIT_MS;
-    for (;;) {
-      const entry = (await this.repo.get(runId, vmId))!;
-      if (entry.state !== 'running' || Date.now() > deadline) return entry;
-      await sleep(50);
-    }
-  }
-
-  private vmEvent(runId: string, vmId: string, from: QueueRecord['state'] | null, to: QueueRecord['state']) {
-    return this.events.create(InspectorEvents.VM_STATE_CHANGED, vmId, { runId, vmId, from, to });
   }
 }
 
@@ -267,15 +265,6 @@ function entryStatus(entry: QueueRecord): InspectionStatusDto {
     ...(entry.error ? { error: entry.error } : {}),
     ...(entry.results ? { results: entry.results } : {}),
   };
-}
-
-/** vCenter's SOAP endpoint: `/sdk` unless the URL names a path. */
-export function sdkUrl(url: string): string {
-  const u = new URL(url);
-  if (u.pathname === '/' || u.pathname === '') u.pathname = '/sdk';
-  u.username = '';
-  u.password = '';
-  return u.toString().replace(/\/$/, '');
 }
 
 function invalid(field: string, message: string): FerryError {

@@ -144,7 +144,7 @@ export class InspectionRunner
     if (run.state === 'running' && !this.closing && (await this.mayWork(run))) await this.fillSlots(run);
     await this.checkAborts(run.id);
     if (run.state === 'running' || run.state === 'canceling') await this.settle(run.id);
-    await this.closeIdleSources(run.id);
+    await this.closeIdleSources(run);
   }
 
   /** started → running once the start has queued its VMs; a start whose replica died fails the run. */
@@ -442,11 +442,16 @@ export class InspectionRunner
     await source?.then((s) => s.close()).catch(() => undefined);
   }
 
-  private async closeIdleSources(currentRunId: string): Promise<void> {
+  /** Closes the sources of runs that ended (or are no longer current) once none of their VMs runs here. */
+  private async closeIdleSources(current: RunRecord): Promise<void> {
     for (const runId of [...this.sources.keys()]) {
       if (this.activeOf(runId) > 0) continue;
-      const run = runId === currentRunId ? await this.repo.current() : await this.repo.findRun(runId);
-      if (!run || run.id !== runId || TERMINAL_RUN_STATES.includes(run.state)) await this.dropSource(runId);
+      if (runId === current.id && !TERMINAL_RUN_STATES.includes(current.state)) continue;
+      if (runId !== current.id) {
+        const run = await this.repo.findRun(runId);
+        if (run && !TERMINAL_RUN_STATES.includes(run.state)) continue;
+      }
+      await this.dropSource(runId);
     }
   }
 
@@ -546,7 +551,8 @@ export class InspectionRunner
     return events;
   }
 
-  private vmEvent(
+  /** A VM's state change, as the runner and the API's changes both record it. */
+  vmEvent(
     vmId: string,
     runId: string,
     from: QueueRecord['state'] | null,
