@@ -33,12 +33,18 @@ command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbi
   log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
   apt_install libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
 }
-# The inspector: libguestfs (virt-inspector, guestfish; it brings supermin and a kernel for its
-# appliance) and what its tests build guest images with (mkfs.ext4, sfdisk, mkfs.vfat, mcopy).
+# The inspector: libguestfs (virt-inspector, guestfish) and what its tests build guest images with
+# (mkfs.ext4, sfdisk, mkfs.vfat, mcopy). supermin builds libguestfs's appliance from the host's own
+# kernel, and only *recommends* one: with --no-install-recommends a machine without /boot/vmlinuz-*
+# gets "supermin: failed to find a suitable kernel", so the kernel is installed by name.
 command -v guestfish >/dev/null && command -v virt-inspector >/dev/null \
   || { log "installing libguestfs-tools"; apt_install libguestfs-tools; }
+compgen -G '/boot/vmlinuz-*' >/dev/null \
+  || { log "installing linux-image-amd64 (the kernel of libguestfs's appliance)"; apt_install linux-image-amd64; }
 { [ -x /usr/sbin/sfdisk ] && [ -x /usr/sbin/mkfs.ext4 ] && [ -x /usr/sbin/mkfs.vfat ] && command -v mcopy >/dev/null; } \
   || { log "installing fdisk, e2fsprogs, dosfstools and mtools"; apt_install fdisk e2fsprogs dosfstools mtools; }
+# The appliance is checked the way the tests use it (tools/ensure-libguestfs.sh: one boot, cached).
+bash "$(dirname "$0")/ensure-libguestfs.sh"
 # vcsim, the vSphere simulator the inspector is tested against: built from Debian's govmomi with
 # Debian's Go and cached under /var/cache/ferry (tools/ensure-vcsim.sh; it installs Go when missing).
 bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { CAPABILITY_CATEGORIES } from '@ferry/contracts';
 import { ensureLibvirtd } from '@ferry/testing';
@@ -13,7 +14,7 @@ const options: ProbeOptions = {
   qemuImg: 'qemu-img',
   virsh: 'virsh',
   timeoutMs: 20_000,
-  diskPath: '/var/lib/ferry',
+  diskPath: tmpdir(),
 };
 
 /** Every fact has a source, and a value or else a reason — never both, never neither. */

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { CAPABILITY_CATEGORIES } from '@ferry/contracts';
 import { probeKvm } from '@ferry/platform';
@@ -9,22 +10,23 @@ import { LocalDriver } from './local-driver';
 
 /** Real discovery of this machine (QEMU and qemu-img installed, as tools/ensure-infra.sh does). */
 describe('LocalDriver (this machine)', () => {
+  // A folder of the test's own: what else ran on this machine (say /var/lib/ferry) changes nothing.
+  const scratch = mkdtempSync(join(tmpdir(), 'ferry-local-driver-'));
   const options: ProbeOptions = {
     qemuBinary: 'qemu-system-x86_64',
     qemuImg: 'qemu-img',
     virsh: 'virsh',
     timeoutMs: 20_000,
-    diskPath: '/var/lib/ferry/no-such-dir/disks',
+    diskPath: join(scratch, 'no-such-dir', 'disks'),
   };
   const driver = new LocalDriver(options);
   let data: HostCapabilityData;
-  let wallMs: number;
 
   beforeAll(async () => {
-    const started = Date.now();
     data = await driver.discover('local');
-    wallMs = Date.now() - started;
   });
+
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   const facts = (d: HostCapabilityData): [string, Fact<unknown>][] =>
     CAPABILITY_CATEGORIES.flatMap((c) =>
@@ -32,10 +34,6 @@ describe('LocalDriver (this machine)', () => {
         ([k, f]) => [`${c}.${k}`, f] as [string, Fact<unknown>],
       ),
     );
-
-  it('takes a few seconds at most', () => {
-    expect(wallMs).toBeLessThan(10_000);
-  });
 
   it('gives every field as a fact: a source, and a value or else a reason', () => {
     const all = facts(data);
@@ -99,7 +97,7 @@ describe('LocalDriver (this machine)', () => {
   });
 
   it('measures the nearest existing parent of a disk path that does not exist yet', () => {
-    expect(data.storage.disk_total_gb.source).toBe('statfs /var/lib');
+    expect(data.storage.disk_total_gb.source).toBe(`statfs ${scratch}`);
     expect(data.storage.disk_total_gb.value).toBeGreaterThan(0);
   });
 
