@@ -249,6 +249,7 @@ describe('observer (coherence sweeps, real QEMU)', () => {
     await suite.startService('observer', {
       OBSERVER_POLICIES: POLICIES,
       OBSERVER_SWEEP_INTERVAL_MS: String(interval),
+      OBSERVER_PERIODIC_SWEEPS: 'true',
     });
     const vm = await suite.waitForVmState((await suite.createVm(template, 'running')).id, 'running');
 

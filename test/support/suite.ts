@@ -23,6 +23,8 @@ export interface SuiteOptions {
   natsConfig?: string;
   natsEnv?: Record<string, string>;
   natsUsers?: Partial<Record<ServiceName, string>>;
+  /** Another Postgres server's admin URL (a private cluster a test may stop); default the shared one. */
+  pgAdminUrl?: string;
 }
 
 /**
@@ -60,7 +62,8 @@ export class Suite {
     options: SuiteOptions = {},
   ): Promise<Suite> {
     const nats = await NatsServerProcess.start({ config: options.natsConfig, env: options.natsEnv });
-    const suite = new Suite(nats, await createTestDatabase('ferry_e2e'), gatewayEnv, options.natsUsers ?? {});
+    const db = await createTestDatabase('ferry_e2e', options.pgAdminUrl);
+    const suite = new Suite(nats, db, gatewayEnv, options.natsUsers ?? {});
     suite.port = await freePort();
     suite.gatewayUrl = `http://127.0.0.1:${suite.port}`;
     try {
@@ -109,9 +112,12 @@ export class Suite {
         ...base,
         VM_RUNTIME_DIR: this.vmRuntimeDir,
         VOLUME_STORAGE_DIR: this.diskDir,
-        // Tests sweep on demand (POST /coherence/sweep), so that each sweep is one they count.
-        OBSERVER_SWEEP_INTERVAL_MS: '60000',
+        // Tests sweep on demand (POST /coherence/sweep) after the boot sweep, so that each sweep is one
+        // they count; the interval is the default (at most 5 s, seed 004).
+        OBSERVER_PERIODIC_SWEEPS: 'false',
       };
+    // Its disk-capacity facts come from the suite's disk folder, never the machine's /var/lib/ferry.
+    if (service === 'host-capability') return { ...base, VOLUME_STORAGE_DIR: this.diskDir };
     if (service === 'inspector')
       return {
         ...base,

@@ -4,3 +4,4 @@ export * from './config-docs';
 export * from './libvirtd';
 export * from './vcsim';
 export * from './guest-image';
+export * from './postgres-server';

@@ -13,12 +13,13 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-/** A fresh, empty database for one test file; drop() removes it. */
+/** A fresh, empty database for one test file (on the shared server unless `adminUrl`); drop() removes it. */
 export async function createTestDatabase(
   prefix = 'ferry_test',
+  adminUrl = TEST_PG_ADMIN_URL,
 ): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: TEST_PG_ADMIN_URL });
+  const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
@@ -27,9 +28,9 @@ export async function createTestDatabase(
   }
   return {
     name,
-    url: withDatabase(TEST_PG_ADMIN_URL, name),
+    url: withDatabase(adminUrl, name),
     drop: async () => {
-      const c = new Client({ connectionString: TEST_PG_ADMIN_URL });
+      const c = new Client({ connectionString: adminUrl });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -8,7 +8,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CloudEvent, InspectionResults } from '@ferry/contracts';
 import { INSPECTOR_SNAPSHOT_NAME, InspectorEvents } from '@ferry/contracts';
 import type { UnitOfWork } from '@ferry/platform';
-import { EventFactory, ReplicaLiveness, runWithContext, Transactional } from '@ferry/platform';
+import {
+  EventFactory,
+  ReplicaLiveness,
+  isPgUnavailable,
+  runWithContext,
+  Transactional,
+  whileDatabaseDown,
+} from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { InspectorConfig } from '../config/inspector.config';
 import { CredentialsCipher } from '../queue/credentials-cipher';
@@ -115,11 +122,22 @@ export class InspectionRunner
   }
 
   private async run(): Promise<void> {
+    let databaseDown = false;
     while (!this.closing) {
       try {
         await this.tick();
+        if (databaseDown) this.logger.log({ msg: 'the database is back; inspecting again' });
+        databaseDown = false;
       } catch (err) {
-        this.logger.error({ msg: 'inspector poll failed', error: (err as Error).message });
+        // An outage is said once, not every poll; anything else is a failure each time.
+        if (!isPgUnavailable(err))
+          this.logger.error({ msg: 'inspector poll failed', error: (err as Error).message });
+        else if (!databaseDown)
+          this.logger.warn({
+            msg: 'the database is unavailable; polling until it is back',
+            error: (err as Error).message,
+          });
+        databaseDown = databaseDown || isPgUnavailable(err);
       }
       if (this.kicked) {
         this.kicked = false;
@@ -223,28 +241,37 @@ export class InspectionRunner
     const timer = setTimeout(() => this.abort(vm, 'timeout'), this.config.INSPECTOR_VM_TIMEOUT_MS);
     let fatal: SourceFatalError | undefined;
     let outcome: Outcome;
+    // Postgres went away under the inspection (an intent could not be written): not the VM's fault.
+    let databaseDown = false;
     try {
       outcome = await this.inspect(run, row.vmId, vm);
     } catch (err) {
       if (err instanceof SourceFatalError) fatal = err;
+      databaseDown = isPgUnavailable(err);
       outcome = this.outcomeOf(err, vm);
     } finally {
       clearTimeout(timer);
       this.active.delete(key);
     }
-    if (vm.reason === 'shutdown' || vm.reason === 'taken over') {
-      if (vm.reason === 'shutdown') await this.tx.run((uow) => this.requeue(uow, run.id, row.vmId));
+    // The outcome lives only here until it commits: an outage delays it, and a shutdown meanwhile
+    // leaves the VM running under this (then dead) replica, for recovery to queue again.
+    const durable = <T>(work: () => Promise<T>) => whileDatabaseDown(work, () => this.closing);
+    if (vm.reason === 'shutdown' || vm.reason === 'taken over' || databaseDown) {
+      if (vm.reason !== 'taken over')
+        await durable(() => this.tx.run((uow) => this.requeue(uow, run.id, row.vmId)));
       return null;
     }
     const next = !this.closing && !fatal && this.activeOf(run.id) < this.share;
-    const result = await this.tx.run(async (uow) => {
-      const r = await this.repo.finish(uow.em, run.id, row.vmId, this.replicaId, outcome, next);
-      const events: CloudEvent[] = [];
-      if (r.finished) events.push(...this.outcomeEvents(run.id, row.vmId, outcome));
-      if (r.next) events.push(this.vmEvent(r.next.vmId, run.id, 'pending', 'running'));
-      await uow.emitAll(events);
-      return r;
-    });
+    const result = await durable(() =>
+      this.tx.run(async (uow) => {
+        const r = await this.repo.finish(uow.em, run.id, row.vmId, this.replicaId, outcome, next);
+        const events: CloudEvent[] = [];
+        if (r.finished) events.push(...this.outcomeEvents(run.id, row.vmId, outcome));
+        if (r.next) events.push(this.vmEvent(r.next.vmId, run.id, 'pending', 'running'));
+        await uow.emitAll(events);
+        return r;
+      }),
+    );
     if (result.finished) this.logger.log({ msg: `VM ${outcome.state}`, runId: run.id, vmId: row.vmId });
     if (fatal) await this.failRun(run.id, fatal.message);
     if (!result.next) await this.settle(run.id);

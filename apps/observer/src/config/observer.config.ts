@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min, Validate } from 'class-validator';
+import { IsBoolean, IsInt, IsString, Matches, Max, Min, Validate } from 'class-validator';
 import type { ValidatorConstraintInterface } from 'class-validator';
 import { ValidatorConstraint } from 'class-validator';
-import { PlatformConfig } from '@ferry/platform';
+import { EnvBoolean, PlatformConfig } from '@ferry/platform';
 import { parsePolicies } from '../sweep/policies';
 
 @ValidatorConstraint({ name: 'policies' })
@@ -22,13 +22,26 @@ class PoliciesConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/** Seed 004: the observer checks coherence every 5 s or less ("≤ 5 s enforced"). */
+export const MAX_SWEEP_INTERVAL_MS = 5_000;
+
 export class ObserverConfig extends PlatformConfig {
-  /** Time between the starts of two sweeps, in ms. */
+  /** Time between the starts of two sweeps, in ms; at most 5000 (seed 004). */
   @Type(() => Number)
   @IsInt()
   @Min(100)
-  @Max(60_000)
+  @Max(MAX_SWEEP_INTERVAL_MS, {
+    message: `must be at most ${MAX_SWEEP_INTERVAL_MS} ms: seed 004's observer checks coherence every 5 s or less`,
+  })
   OBSERVER_SWEEP_INTERVAL_MS = 5_000;
+
+  /**
+   * Tests only: `false` sweeps once at start-up and then only on demand (`POST /coherence/sweep`), so
+   * that a test counts every sweep. Never off in production: it is what keeps the 5 s promise.
+   */
+  @EnvBoolean()
+  @IsBoolean()
+  OBSERVER_PERIODIC_SWEEPS = true;
 
   /** Consecutive sweeps that must see a finding before it becomes an issue. */
   @Type(() => Number)

@@ -6,7 +6,7 @@ import type {
 import { Injectable, Logger } from '@nestjs/common';
 import type { CoherenceStatusDto } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
-import type { QueryRunner } from 'typeorm';
+import { AdvisorySession } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { ObserverConfig } from '../config/observer.config';
 import { IssueBook } from '../issues/issue-book';
@@ -29,7 +29,7 @@ const SWEEP_LOCK = 0x6f6273;
 export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(Sweeper.name);
   private timer?: NodeJS.Timeout;
-  private lockHolder?: QueryRunner;
+  private readonly locks: AdvisorySession;
   private current?: Promise<void>;
   private closing = false;
 
@@ -41,11 +41,12 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     private readonly issues: IssuesRepository,
     private readonly state: SweepStateRepository,
     private readonly config: ObserverConfig,
-  ) {}
+  ) {
+    this.locks = new AdvisorySession(ds, 'observer-sweep');
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lockHolder = this.ds.createQueryRunner();
-    await this.lockHolder.connect();
+    await this.locks.open();
     this.schedule(0);
   }
 
@@ -56,7 +57,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.lockHolder?.release().catch(() => undefined);
+    await this.locks.close();
   }
 
   /** A sweep now (waits for one in flight here or on another replica, up to 10 s), then the status. */
@@ -90,22 +91,28 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   private schedule(delayMs: number): void {
     if (this.closing) return;
+    // OBSERVER_PERIODIC_SWEEPS=false (tests): the boot sweep (the first timer) and then only sweeps on demand.
+    if (this.timer && !this.config.OBSERVER_PERIODIC_SWEEPS) return;
     this.timer = setTimeout(() => {
       const started = Date.now();
-      void this.trySweep().finally(() =>
-        this.schedule(Math.max(0, started + this.config.OBSERVER_SWEEP_INTERVAL_MS - Date.now())),
-      );
+      // A sweep that cannot start (Postgres is down) is logged; the next tick tries again.
+      void this.trySweep()
+        .catch((err: Error) => this.logger.warn({ msg: 'sweep skipped', error: err.message }))
+        .finally(() =>
+          this.schedule(Math.max(0, started + this.config.OBSERVER_SWEEP_INTERVAL_MS - Date.now())),
+        );
     }, delayMs);
     this.timer.unref();
   }
 
-  /** One sweep if no other is running anywhere; false when another replica holds the lock. */
+  /**
+   * One sweep if no other is running anywhere; false when another replica holds the lock. Rejects
+   * with UNAVAILABLE while Postgres is down (the lock's session reconnects by itself).
+   */
   private async trySweep(): Promise<boolean> {
     if (this.current) return false;
-    const [row] = (await this.lockHolder!.query('SELECT pg_try_advisory_lock($1) AS got', [SWEEP_LOCK])) as {
-      got: boolean;
-    }[];
-    if (!row?.got) return false;
+    const generation = this.locks.generation;
+    if (!(await this.locks.tryLock(SWEEP_LOCK))) return false;
     this.current = this.sweep()
       .catch((err: Error) => this.logger.error({ msg: 'sweep failed', error: err.message }, err.stack))
       .finally(() => {
@@ -114,7 +121,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     try {
       await this.current;
     } finally {
-      await this.lockHolder!.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch(() => undefined);
+      await this.locks.unlock(SWEEP_LOCK, generation);
     }
     return true;
   }

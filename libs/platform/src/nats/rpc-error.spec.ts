@@ -31,6 +31,27 @@ describe('toRpcErrorBody', () => {
     expect(errors).toHaveLength(1);
     expect(String(errors[0]?.[1])).toContain('Error: password=hunter2');
   });
+
+  it('answers UNAVAILABLE when Postgres is down or went away, and logs no stack', () => {
+    const { logger, errors } = fakeLogger();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const shutdown = Object.assign(new Error('QueryFailedError: terminating connection'), {
+      driverError: Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+      }),
+    });
+    for (const err of [refused, shutdown, new Error('Connection terminated unexpectedly')]) {
+      expect(toRpcErrorBody(err, logger, 's')).toEqual({
+        code: 'UNAVAILABLE',
+        message: 'the database is unavailable; try again shortly',
+        details: { dependency: 'postgres' },
+      });
+    }
+    expect(errors).toHaveLength(0);
+    // A query that is wrong is still a bug.
+    const syntax = Object.assign(new Error('syntax error at or near "SELEC"'), { code: '42601' });
+    expect(toRpcErrorBody(syntax, logger, 's').code).toBe('INTERNAL');
+  });
 });
 
 describe('translateNatsError', () => {
