@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops the services `npm run up` started (SIGTERM: each finishes its in-flight work first).
+# Stops the services `npm run up` started: SIGTERM to each supervisor (tools/supervise.sh), which
+# passes it on, so each service finishes its in-flight work first and is not started again.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for pidfile in .ferry/pids/*.pid; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the whole suite up on this machine: installs what it needs, starts Postgres and NATS if they
 # are not running, migrates, starts the seven services as separate processes, and prints the gateway
-# URL and the admin key. Logs and pid files go to .ferry/. `npm run down` stops the services.
+# URL and the admin key. Logs and pid files go to .ferry/. A service that dies is started again after
+# a short back-off (tools/supervise.sh). `npm run down` stops the services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,9 +50,11 @@ for svc in "${SERVICES[@]}"; do
     || { echo "migrating $svc failed; see $STATE/logs/$svc.log" >&2; exit 1; }
 done
 
+# Each service runs under tools/supervise.sh, which starts it again if it dies (as compose's
+# `restart: unless-stopped` does) and writes why to its log; the pid files are the supervisors'.
 for svc in "${SERVICES[@]}"; do
-  DB_MIGRATE_ON_START=false nohup node -r ./tools/register-paths.js "dist/apps/$svc/src/main.js" \
-    >>"$STATE/logs/$svc.log" 2>&1 < /dev/null &
+  DB_MIGRATE_ON_START=false nohup bash tools/supervise.sh "$svc" "$STATE/logs/$svc.log" \
+    node -r ./tools/register-paths.js "dist/apps/$svc/src/main.js" >/dev/null 2>&1 < /dev/null &
   echo $! > "$STATE/pids/$svc.pid"
 done
 
