@@ -283,14 +283,94 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
       body: { name: d.name, size: 1 },
     });
     expect(duplicate.status).toBe(409);
-    expect(
-      (await suite.request('POST', `/api/v1/disks/not-a-uuid/attach`, { body: { vmId: d.id } })).status,
-    ).toBe(400);
+    // An id Ferry does not know is 404 naming it, whatever its shape; only unsafe ids are 400.
+    const otherIds = await suite.request<Problem>('POST', `/api/v1/disks/vol-87654321/detach`);
+    expect([otherIds.status, otherIds.body.code]).toEqual([404, 'NOT_FOUND']);
+    expect(otherIds.body.detail).toContain('vol-87654321');
+    const unknownVmName = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vmId: 'vm-12345678-test' },
+    });
+    expect([unknownVmName.status, unknownVmName.body.detail]).toEqual([
+      404,
+      'VM "vm-12345678-test" not found',
+    ]);
+    for (const path of ['/api/v1/disks/vol-87654321', '/api/v1/volume-operations/op-1']) {
+      const res = await suite.request<Problem>('GET', path);
+      expect([path, res.status, res.body.code]).toEqual([path, 404, 'NOT_FOUND']);
+      expect(res.body.detail).toContain(path.split('/').pop()!);
+    }
+    expect((await suite.request<DiskDto[]>('GET', '/api/v1/disks?vmId=vm-1001')).body).toEqual([]);
+    const tooLong = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vmId: 'x'.repeat(129) },
+    });
+    expect([tooLong.status, tooLong.body.code]).toEqual([400, 'VALIDATION']);
+    expect((await suite.request('GET', `/api/v1/disks/a%0Ab`)).status).toBe(400);
+    expect((await suite.request('GET', `/api/v1/disks/a%2Fb`)).status).toBe(400);
     expect(
       (await suite.request('GET', '/api/v1/volume-operations/00000000-0000-4000-8000-000000000000')).status,
     ).toBe(404);
     expect(files()).toEqual([...before, `${d.id}.qcow2`].sort());
   }, 30_000);
+
+  it('deletes a running VM with disks (seed 004): stopped, each disk detached by volume-daemon and left available, then gone', async () => {
+    const running = await vm('running');
+    const [a, b] = await Promise.all([disk(), disk()]);
+    await attach(a.id, running.id);
+    await attach(b.id, running.id);
+    const res = await suite.request('DELETE', `/api/v1/vms/${running.id}`);
+    expect(res.status).toBe(204);
+    expect((await suite.request('GET', `/api/v1/vms/${running.id}`)).status).toBe(404);
+    expect(suite.qemuPids()).not.toContain(running.pid);
+    for (const d of [a, b]) {
+      expect(await getDisk(d.id)).toMatchObject({ state: 'available', vm_id: null, mount_point: null });
+      expect(files()).toContain(`${d.id}.qcow2`);
+    }
+    // Through volume-daemon's own detach operations, one per disk, recorded like any other.
+    const ops = await suite.query<{ disk_id: string; status: string }>(
+      `SELECT disk_id, status FROM volume.operations WHERE type = 'detach' AND disk_id = ANY($1)`,
+      [[a.id, b.id]],
+    );
+    expect(ops.map((o) => `${o.disk_id}:${o.status}`).sort()).toEqual(
+      [`${a.id}:completed`, `${b.id}:completed`].sort(),
+    );
+  }, 60_000);
+
+  it('stops a VM whose disk cannot be detached but does not delete it, and names that disk; a retry finishes', async () => {
+    const running = await vm('running');
+    const [a, b] = await Promise.all([disk(), disk()]);
+    await attach(a.id, running.id);
+    const held = await attach(b.id, running.id);
+    // Another operation holds disk b (as if one were in flight): volume-daemon must refuse to detach it.
+    await suite.query('UPDATE volume.disks SET operation_id = $2 WHERE id = $1', [b.id, held.id]);
+    const res = await suite.request<Problem>('DELETE', `/api/v1/vms/${running.id}`);
+    expect([res.status, res.body.code]).toEqual([409, 'CONFLICT']);
+    expect(res.body.detail).toContain(`VM "${running.name}" is stopped but not deleted`);
+    expect(res.body.detail).toContain(`detached 1 of 2 disk(s)`);
+    expect(res.body.detail).toContain(`disk "${b.name}" (${b.id})`);
+    expect((await suite.request<VmDto>('GET', `/api/v1/vms/${running.id}`)).body.state).toBe('stopped');
+    expect(await getDisk(a.id)).toMatchObject({ state: 'available', vm_id: null });
+    expect(await getDisk(b.id)).toMatchObject({ state: 'in-use', vm_id: running.id });
+
+    await suite.query('UPDATE volume.disks SET operation_id = NULL WHERE id = $1', [b.id]);
+    expect((await suite.request('DELETE', `/api/v1/vms/${running.id}`)).status).toBe(204);
+    expect(await getDisk(b.id)).toMatchObject({ state: 'available', vm_id: null });
+  }, 60_000);
+
+  it('refuses to delete a VM with disks while volume-daemon is down (503), changing nothing', async () => {
+    const running = await vm('running');
+    const d = await disk();
+    await attach(d.id, running.id);
+    await suite.process('volume-daemon').stop();
+    try {
+      const res = await suite.request<Problem>('DELETE', `/api/v1/vms/${running.id}`);
+      expect([res.status, res.body.code]).toEqual([503, 'UNAVAILABLE']);
+      expect((await suite.request<VmDto>('GET', `/api/v1/vms/${running.id}`)).body.state).toBe('running');
+    } finally {
+      await suite.startService('volume-daemon');
+    }
+    expect(await getDisk(d.id)).toMatchObject({ state: 'in-use', vm_id: running.id });
+    expect((await suite.request('DELETE', `/api/v1/vms/${running.id}`)).status).toBe(204);
+  }, 60_000);
 
   it('serves the power-state checks over NATS: state, validate-powered-off, power-off', async () => {
     const running = await vm('running');

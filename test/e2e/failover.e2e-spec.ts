@@ -235,8 +235,16 @@ describe('test failover and cleanup (cleanup service, real QEMU)', () => {
       'UNPROCESSABLE',
     );
     expect(missing.detail).toContain('no-such-template');
+    const unknownVolume = await expectProblem(
+      suite.request('POST', `/api/v1/failover/test/${name}`, {
+        body: { template, volumes: ['vol-87654321'] },
+      }),
+      404,
+      'NOT_FOUND',
+    );
+    expect(unknownVolume.detail).toContain('vol-87654321');
     await expectProblem(
-      suite.request('POST', `/api/v1/failover/test/${name}`, { body: { template, volumes: ['nope'] } }),
+      suite.request('POST', `/api/v1/failover/test/${name}`, { body: { template, volumes: ['a/b'] } }),
       400,
       'VALIDATION',
     );
@@ -245,7 +253,14 @@ describe('test failover and cleanup (cleanup service, real QEMU)', () => {
       404,
       'NOT_FOUND',
     );
-    await expectProblem(suite.request('GET', '/api/v1/failover/jobs/not-a-uuid'), 400, 'VALIDATION');
+    const unknownJob = await expectProblem(
+      suite.request('GET', '/api/v1/failover/jobs/job-42'),
+      404,
+      'NOT_FOUND',
+    );
+    expect(unknownJob.detail).toContain('job-42');
+    await expectProblem(suite.request('POST', '/api/v1/failover/jobs/job-42/resume'), 404, 'NOT_FOUND');
+    await expectProblem(suite.request('GET', '/api/v1/failover/jobs/a%2Fb'), 400, 'VALIDATION');
     await expectProblem(suite.request('GET', `/api/v1/failover/jobs/${randomUUID()}`), 404, 'NOT_FOUND');
     await expectProblem(
       suite.request('POST', `/api/v1/failover/jobs/${randomUUID()}/resume`),

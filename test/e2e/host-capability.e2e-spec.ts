@@ -8,6 +8,7 @@ import type {
   HostDto,
   PlacementResultDto,
   RefreshAcceptedDto,
+  SeedHostCapabilityData,
   TraitDto,
   VmDto,
 } from '@ferry/contracts';
@@ -66,8 +67,12 @@ describe('host-capability (real discovery)', () => {
       timeoutMs,
       `host ${id} ready`,
     );
+  /** Ferry's facts document (`?view=facts`); `query` adds to it, e.g. `&version=1`. */
   const capabilities = async (id: string, query = ''): Promise<CapabilitySnapshotDto> => {
-    const res = await suite.request<CapabilitySnapshotDto>('GET', `/api/v1/hosts/${id}/capabilities${query}`);
+    const res = await suite.request<CapabilitySnapshotDto>(
+      'GET',
+      `/api/v1/hosts/${id}/capabilities?view=facts${query}`,
+    );
     expect(res.status).toBe(200);
     return res.body;
   };
@@ -99,6 +104,67 @@ describe('host-capability (real discovery)', () => {
     );
   });
 
+  it('serves seed 003’s HostCapabilityData by default: the seed’s keys and plain values, null when unknown', async () => {
+    const facts = await capabilities(local.id);
+    const res = await suite.request<SeedHostCapabilityData>('GET', `/api/v1/hosts/${local.id}/capabilities`);
+    expect(res.status).toBe(200);
+    const seed = res.body;
+    expect(Object.keys(seed).sort()).toEqual(
+      [
+        'cpu_info',
+        'host_info',
+        'memory_info',
+        'network_info',
+        'security_info',
+        'storage_info',
+        'virt_info',
+      ].sort(),
+    );
+    expect(Object.keys(seed.host_info).sort()).toEqual(
+      [
+        'architecture',
+        'cores',
+        'cpus',
+        'memory',
+        'mhz',
+        'model',
+        'nodes',
+        'sockets',
+        'threads',
+        'vendor',
+        'version',
+      ].sort(),
+    );
+    expect(seed.host_info.cpus).toBe(cpus().length);
+    expect(seed.host_info.memory).toBe(facts.data.memory.total_mb.value! * 1024);
+    expect(seed.memory_info.total).toBe(facts.data.memory.total_mb.value! * 1024 * 1024);
+    expect(seed.storage_info.formats).toEqual(expect.arrayContaining(['qcow2', 'raw']));
+    expect(seed.network_info.virtio).toBe(true);
+    // Plain values, not facts: no `{value, source}` anywhere.
+    expect(JSON.stringify(seed)).not.toContain('"source"');
+    // Unknown is null (the local driver has no libvirt pools; Ferry never records MHz).
+    expect(seed.storage_info.pools).toBeNull();
+    expect(seed.host_info.mhz).toBeNull();
+    expect(seed.virt_info.supported_guests).toEqual(facts.data.virtualization.domain_types.value);
+    const v1 = await suite.request<SeedHostCapabilityData>(
+      'GET',
+      `/api/v1/hosts/${local.id}/capabilities?version=${facts.version}&view=seed`,
+    );
+    expect(v1.body).toEqual(seed);
+
+    // The OpenAPI document says which view is which.
+    const doc = await suite.request<{
+      paths: Record<string, { get: { parameters: { name: string; schema?: { enum?: string[] } }[] } }>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    }>('GET', '/api/openapi.json');
+    const op = doc.body.paths['/api/v1/hosts/{hostId}/capabilities']!.get;
+    expect(op.parameters.find((p) => p.name === 'view')?.schema?.enum).toEqual(['seed', 'facts']);
+    expect(JSON.stringify(op)).toMatch(/view=facts.*\{value, source, reason\?\}/);
+    expect(Object.keys(doc.body.components.schemas['SeedHostCapabilityData']?.properties ?? {})).toHaveLength(
+      7,
+    );
+  });
+
   it('registers a libvirt host without waiting for its discovery, then discovers it through virsh', async () => {
     const res = await register(randomName('lv'), 'test:///default');
     expect(res.status).toBe(201);
@@ -108,6 +174,10 @@ describe('host-capability (real discovery)', () => {
     const h = await ready(res.body.id);
     const caps = await capabilities(h.id);
     expect(caps.driver).toBe('libvirt');
+    // Seed 003's client reads the same facts as HostCapabilityData, by default.
+    const seed = await suite.request<SeedHostCapabilityData>('GET', `/api/v1/hosts/${h.id}/capabilities`);
+    expect(seed.status).toBe(200);
+    expect(seed.body.host_info).toMatchObject({ architecture: 'i686', nodes: 2 });
     // The test driver's own host: i686, two NUMA cells.
     expect(caps.data.host.arch.value).toBe('i686');
     expect(caps.data.host.numa_nodes.value).toBe(2);
@@ -174,7 +244,7 @@ describe('host-capability (real discovery)', () => {
         to: { value: false },
       });
       // The old version is still there as it was.
-      const old = await capabilities(local.id, `?version=${before.version}`);
+      const old = await capabilities(local.id, `&version=${before.version}`);
       expect(old.data.network.virtio_net.value).toBe(true);
       expect(old.traits).toContain('COMPUTE_NET_VIRTIO');
     } finally {
@@ -338,7 +408,13 @@ describe('host-capability (real discovery)', () => {
       ['GET', `/api/v1/hosts/${randomUUID()}`, undefined, 404],
       ['GET', `/api/v1/hosts/${randomUUID()}/capabilities`, undefined, 404],
       ['POST', `/api/v1/hosts/${randomUUID()}/capabilities/refresh`, undefined, 404],
-      ['GET', '/api/v1/hosts/not-a-uuid', undefined, 400],
+      ['GET', '/api/v1/hosts/kvm-01', undefined, 404],
+      ['GET', '/api/v1/hosts/kvm-01/capabilities', undefined, 404],
+      ['GET', '/api/v1/hosts/kvm-01/capabilities?view=facts', undefined, 404],
+      ['POST', '/api/v1/hosts/kvm-01/capabilities/refresh', undefined, 404],
+      ['GET', '/api/v1/hosts/a%0Ab', undefined, 400],
+      ['GET', `/api/v1/hosts/${local.id}/capabilities?view=xml`, undefined, 400],
+      ['POST', '/api/v1/traits', { name: 'CUSTOM_Y', host_ids: ['kvm-01'] }, 422],
       ['GET', `/api/v1/hosts/${local.id}/capabilities?version=abc`, undefined, 400],
       ['GET', `/api/v1/hosts/${local.id}/capabilities?version=999`, undefined, 404],
       ['POST', '/api/v1/hosts', { name: 'x1', uri: 'qemu+ssh://root:secret@kvm/system' }, 400],

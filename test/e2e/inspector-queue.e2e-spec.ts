@@ -1,7 +1,7 @@
 import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
 import { InspectorEvents } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
-import { eventually, randomName, spawnService } from '@ferry/testing';
+import { eventually, freePort, randomName, spawnService } from '@ferry/testing';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
@@ -219,6 +219,32 @@ describe('inspector queue (seed 000) through the gateway', () => {
     expect(history.status).toBe(200);
     expect(history.body.items).toHaveLength(1);
     expect(history.body.items[0]).toMatchObject({ state: 'completed', results: { vmId: a } });
+  });
+
+  it('a start whose connection fails hides no earlier result (seed 000 clears the old data only after Init)', async () => {
+    const [a, b] = ids(2);
+    await start([a!, b!], { failVmIds: [b] });
+    await waitState('done');
+    const before = [await vm(a!), await vm(b!)];
+    expect(before.map((s) => s.state)).toEqual(['completed', 'error']);
+
+    // vCenter cannot be reached: 503, the inspector is in error with why, and the queue is as it was.
+    const url = `https://127.0.0.1:${await freePort()}/sdk`;
+    const failed = await suite.request<Problem>('POST', '/api/v1/vms/inspector', {
+      body: { VcenterCredentials: { url, username: 'u', password: 'p' }, vmIds: [a!, 'vm-new'] },
+    });
+    expect([failed.status, failed.body.code]).toEqual([503, 'UNAVAILABLE']);
+    const s = await status();
+    expect(s.state).toBe('error');
+    expect(s.error).toEqual(expect.any(String));
+    expect([await vm(a!), await vm(b!)]).toEqual(before);
+    expect(await vm('vm-new')).toEqual({ state: 'not_found' });
+
+    // A start that connects does replace the queue.
+    await start([b!], {});
+    await waitState('done');
+    expect(await vm(a!)).toEqual({ state: 'not_found' });
+    expect((await vm(b!)).state).toBe('completed');
   });
 
   it('refuses the noop source unless INSPECTOR_NOOP_SOURCE is set', async () => {

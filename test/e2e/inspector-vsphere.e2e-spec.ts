@@ -133,6 +133,23 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
     expect(await probe.snapshotNames(moref)).toEqual(['before-migration']);
   });
 
+  it('keeps the earlier results readable when a new start’s login fails (seed 000 clears them only after Init)', async () => {
+    const moref = await probe.moref(PATHS[2]!);
+    const ok = await start([moref], { url: vcsim.url, username: vcsim.username, password: vcsim.password });
+    expect(ok.status).toBe(202);
+    await eventually(async () => ((await status()).state === 'done' ? true : undefined), 30_000, 'done');
+    const before = await vm(moref);
+    expect(before.state).toBe('completed');
+
+    const r = await start([moref], { url: vcsim.url, username: vcsim.username, password: WRONG_PASSWORD });
+    expect(r.status).toBe(400);
+    expect(r.body.detail).toMatch(/InvalidLogin/);
+    const s = await status();
+    expect(s.state).toBe('error');
+    expect(s.error).toMatch(/InvalidLogin/);
+    expect(await vm(moref)).toEqual(before);
+  });
+
   it('never shows a password: not in logs, events, answers or the database', async () => {
     const everything = [
       ...suite.process('inspector').output,

@@ -96,8 +96,11 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     });
     expect(other.error?.code).toBe('CONFLICT');
 
-    // A VM with disks is not deleted under them.
-    expect((await suite.request('DELETE', `/api/v1/vms/${vm.id}`)).status).toBe(409);
+    // A VM with disks is deleted only after volume-daemon, their authority, detached them: it is not
+    // running here, so the delete is 503 and the VM keeps running with its disk.
+    const refused = await suite.request<{ code: string }>('DELETE', `/api/v1/vms/${vm.id}`);
+    expect([refused.status, refused.body.code]).toEqual([503, 'UNAVAILABLE']);
+    expect((await suite.request<VmDto>('GET', `/api/v1/vms/${vm.id}`)).body.state).toBe('running');
 
     expect((await rpc(DeviceSubjects.DETACH, { vmId: vm.id, deviceId: 'vol-1' })).data).toEqual({
       deviceId: 'vol-1',
@@ -222,7 +225,7 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
 
   it('refuses bad requests with VALIDATION naming the fields, and unknown VMs with NOT_FOUND', async () => {
     const bad = await rpc(DeviceSubjects.ATTACH, {
-      vmId: 'x',
+      vmId: 'x/../y',
       deviceId: 'A,B',
       path: 'relative,path',
       format: 'vmdk',
@@ -233,5 +236,8 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     expect(fields).toEqual(['deviceId', 'format', 'path', 'readOnly', 'vmId']);
     const unknown = await rpc(DeviceSubjects.LIST, { vmId: '00000000-0000-4000-8000-000000000000' });
     expect(unknown.error?.code).toBe('NOT_FOUND');
+    // An id in another system's form is a VM Ferry does not know, not a bad request.
+    const other = await rpc(DeviceSubjects.POWER_STATE, { vmId: 'vm-12345678-test' });
+    expect(other.error).toMatchObject({ code: 'NOT_FOUND', message: 'VM "vm-12345678-test" not found' });
   });
 });

@@ -124,7 +124,19 @@ describe('VMs through the gateway (real QEMU)', () => {
         .status,
     ).toBe(404);
     expect((await suite.request('GET', `/api/v1/vms/${randomUUID()}`)).status).toBe(404);
-    expect((await suite.request('GET', '/api/v1/vms/not-a-uuid')).status).toBe(400);
+    // Another system's id is 404 naming it, not a validation error (seed 002's ids are not UUIDs).
+    for (const [method, path] of [
+      ['GET', '/api/v1/vms/vm-12345678-test'],
+      ['DELETE', '/api/v1/vms/vm-12345678-test'],
+      ['POST', '/api/v1/vms/vm-12345678-test/actions/start'],
+    ] as const) {
+      const res = await suite.request<Problem>(method, path);
+      expect([method, path, res.status, res.body.code]).toEqual([method, path, 404, 'NOT_FOUND']);
+      expect(res.body.detail).toBe('VM "vm-12345678-test" not found');
+    }
+    expect((await suite.request('GET', '/api/v1/vms/a%00b')).status).toBe(400);
+    // Over-long: 400, or 414 when Fastify's own path-parameter limit (100) refuses it first.
+    expect([400, 414]).toContain((await suite.request('GET', `/api/v1/vms/${'v'.repeat(129)}`)).status);
     const vm = await createVm();
     expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/dance`)).status).toBe(400);
 

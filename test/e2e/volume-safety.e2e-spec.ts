@@ -108,6 +108,32 @@ describe('volume safety (volume-daemon, real QEMU)', () => {
   }, 300_000);
 
   describe('test-failover cleanup (POST /cleanup/test-failover)', () => {
+    it('answers the seed’s own example, whose ids Ferry does not know, with 404 naming each of them', async () => {
+      const seed = {
+        test_vm_id: 'vm-12345678-test',
+        volume_id: 'vol-87654321',
+        oma_vm_id: 'vm-oma-appliance',
+        delete_vm: true,
+        force_clean: false,
+      };
+      const res = await suite.request<Problem>('POST', '/api/v1/cleanup/test-failover', { body: seed });
+      expect([res.status, res.body.code]).toEqual([404, 'NOT_FOUND']);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(res.body.detail).toBe(
+        'not found: test_vm_id "vm-12345678-test", volume_id "vol-87654321", oma_vm_id "vm-oma-appliance"',
+      );
+      // Only what Ferry does not know is named; unsafe ids are still a validation error.
+      const appliance = await vm('stopped');
+      const known = await suite.request<Problem>('POST', '/api/v1/cleanup/test-failover', {
+        body: { ...seed, oma_vm_id: appliance.id, volume_id: (await disk()).id },
+      });
+      expect([known.status, known.body.detail]).toEqual([404, 'not found: test_vm_id "vm-12345678-test"']);
+      const unsafe = await suite.request<Problem>('POST', '/api/v1/cleanup/test-failover', {
+        body: { ...seed, test_vm_id: 'vm-1/../../etc' },
+      });
+      expect([unsafe.status, unsafe.body.code]).toEqual([400, 'VALIDATION']);
+    });
+
     it('refuses a running test VM without force_clean (409, nothing changes); with it, moves the volume to the appliance and deletes the test VM', async () => {
       const [appliance, testVm] = await Promise.all([vm('running'), vm('running')]);
       const d = await disk();

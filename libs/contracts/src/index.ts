@@ -1,4 +1,5 @@
 export * from './common/services';
+export * from './common/resource-id';
 export * from './errors/error-codes';
 export * from './errors/ferry-error';
 export * from './events/cloud-event';
@@ -26,6 +27,7 @@ export * from './coherence/coherence.subjects';
 export * from './hosts/capability-data';
 export * from './hosts/traits';
 export * from './hosts/host.dto';
+export * from './hosts/seed-capabilities.dto';
 export * from './hosts/placement.dto';
 export * from './hosts/catalog.dto';
 export * from './hosts/host.subjects';

@@ -7,7 +7,7 @@ import type {
   FailoverStepDto,
   FailoverVolumeDto,
 } from '@ferry/contracts';
-import { FAILOVER_ACTIVE_STATUSES } from '@ferry/contracts';
+import { FAILOVER_ACTIVE_STATUSES, isUuid } from '@ferry/contracts';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 
@@ -185,12 +185,15 @@ export class JobsRepository {
     return fromRow(rows[0]!);
   }
 
+  /** An id that is not a UUID names no job. */
   async findById(id: string, em: EntityManager = this.ds.manager): Promise<JobRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows = (await em.query('SELECT * FROM cleanup.jobs WHERE id = $1', [id])) as JobRow[];
     return rows[0] && fromRow(rows[0]);
   }
 
   async lock(em: EntityManager, id: string): Promise<JobRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows = (await em.query('SELECT * FROM cleanup.jobs WHERE id = $1 FOR UPDATE', [id])) as JobRow[];
     return rows[0] && fromRow(rows[0]);
   }

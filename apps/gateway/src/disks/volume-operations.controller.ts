@@ -34,7 +34,7 @@ export class VolumeOperationsController {
   @ApiAcceptedResponse({
     type: VolumeOperationDto,
     description:
-      'Accepted: test VM off (forced with force_clean) → volume detached → reattached to the appliance VM → verified → test VM deleted (delete_vm). 409 when the test VM runs without force_clean or the volume is not on the test VM.',
+      "Accepted: test VM off (forced with force_clean) → volume detached → reattached to the appliance VM → verified → test VM deleted (delete_vm). 404 naming every id Ferry does not know, whatever its form (seed 002's own `vm-12345678-test`, `vol-87654321`); nothing changes. 409 when the test VM runs without force_clean or the volume is not on the test VM.",
   })
   @ApiErrors(400, 401, 403, 404, 409, 503, 504)
   async cleanupTestFailover(

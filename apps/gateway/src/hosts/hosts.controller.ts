@@ -3,8 +3,10 @@ import {
   ApiAcceptedResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiExtraModels,
   ApiOkResponse,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type {
   CapabilityHistoryDto,
@@ -12,6 +14,7 @@ import type {
   HostDto,
   PlacementResultDto,
   RefreshAcceptedDto,
+  SeedHostCapabilityData,
 } from '@ferry/contracts';
 import {
   CapabilitiesQuery,
@@ -24,6 +27,7 @@ import {
   PlacementResultDto as PlacementResultDtoClass,
   RefreshAcceptedDto as RefreshAcceptedDtoClass,
   RegisterHostRequest,
+  SeedHostCapabilityData as SeedHostCapabilityDataClass,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply } from 'fastify';
@@ -82,17 +86,26 @@ export class HostsController {
   }
 
   @Get(':hostId/capabilities')
+  @ApiExtraModels(SeedHostCapabilityDataClass, CapabilitySnapshotDtoClass)
   @ApiOkResponse({
-    type: CapabilitySnapshotDtoClass,
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(SeedHostCapabilityDataClass) },
+        { $ref: getSchemaPath(CapabilitySnapshotDtoClass) },
+      ],
+    },
     description:
-      'The latest capabilities, or `?version=N`. Every field is `{value, source, reason?}`: `value: null` means it could not be discovered and `reason` says why. 404: unknown host, no such version, or not discovered yet.',
+      "The latest capabilities, or `?version=N`. By default (`view=seed`) seed 003's HostCapabilityData as Virtumancer's clients read it: `{host_info, cpu_info, memory_info, security_info, storage_info, network_info, virt_info}` with plain values, `null` when unknown (SeedHostCapabilityData). With `?view=facts`, Ferry's richer document (CapabilitySnapshotDto): version, driver, traits, inventory, and every fact as `{value, source, reason?}`, where `value: null` means it could not be discovered and `reason` says why. 404: unknown host, no such version, or not discovered yet.",
   })
   @ApiErrors(400, 401, 404, 503, 504)
   capabilities(
     @Param() params: HostIdRequest,
     @Query() query: CapabilitiesQuery,
-  ): Promise<CapabilitySnapshotDto> {
-    return this.client.send(HostSubjects.CAPABILITIES_GET, { ...params, ...query });
+  ): Promise<SeedHostCapabilityData | CapabilitySnapshotDto> {
+    const req = { hostId: params.hostId, ...(query.version !== undefined ? { version: query.version } : {}) };
+    return query.view === 'facts'
+      ? this.client.send(HostSubjects.CAPABILITIES_GET, req)
+      : this.client.send(HostSubjects.CAPABILITIES_GET_SEED_VIEW, req);
   }
 
   @Get(':hostId/capabilities/history')

@@ -9,6 +9,7 @@ import type {
   HostListDto,
   PlacementResultDto,
   RefreshAcceptedDto,
+  SeedHostCapabilityData,
   TraitDto,
 } from '@ferry/contracts';
 import {
@@ -19,6 +20,7 @@ import {
   RegisterHostRequest,
   TraitNameParam,
 } from '@ferry/contracts';
+import { toSeedCapabilities } from '../capabilities/seed-view';
 import { CatalogService } from '../catalog/catalog.service';
 import { PlacementService } from '../placement/placement.service';
 import { HostsService } from './hosts.service';
@@ -54,6 +56,11 @@ export class HostsController {
   @MessagePattern(HostSubjects.CAPABILITIES_GET)
   capabilities(@Payload() req: CapabilitiesRequest): Promise<CapabilitySnapshotDto> {
     return this.hosts.capabilities(req.hostId, req.version);
+  }
+
+  @MessagePattern(HostSubjects.CAPABILITIES_GET_SEED_VIEW)
+  async seedCapabilities(@Payload() req: CapabilitiesRequest): Promise<SeedHostCapabilityData> {
+    return toSeedCapabilities((await this.hosts.capabilities(req.hostId, req.version)).data);
   }
 
   @MessagePattern(HostSubjects.CAPABILITIES_HISTORY)

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { DiscoveryDriver, HostStatus, Inventory } from '@ferry/contracts';
+import { isUuid } from '@ferry/contracts';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 
@@ -78,7 +79,9 @@ export class HostsRepository {
     return rows[0] && toHostRecord(rows[0]);
   }
 
+  /** An id that is not a UUID names no host. */
   async find(id: string, em: EntityManager = this.ds.manager): Promise<HostRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows: HostRow[] = await em.query(`SELECT * FROM ${T} WHERE id = $1`, [id]);
     return rows[0] && toHostRecord(rows[0]);
   }
@@ -100,11 +103,14 @@ export class HostsRepository {
 
   /** The ones of `ids` that are registered hosts. */
   async existing(ids: readonly string[]): Promise<Set<string>> {
-    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM ${T} WHERE id = ANY($1)`, [ids]);
+    const rows: { id: string }[] = await this.ds.query(`SELECT id FROM ${T} WHERE id = ANY($1)`, [
+      ids.filter(isUuid),
+    ]);
     return new Set(rows.map((r) => r.id));
   }
 
   async lock(em: EntityManager, id: string): Promise<HostRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows: HostRow[] = await em.query(`SELECT * FROM ${T} WHERE id = $1 FOR UPDATE`, [id]);
     return rows[0] && toHostRecord(rows[0]);
   }

@@ -48,7 +48,9 @@ export class InspectorService {
   /**
    * started (connecting) → queue cleared (a new run) → VMs pending → the runner takes it to running.
    * The source is opened before the answer: refused credentials answer 400 with the fault, an
-   * unreachable source 503, and the inspector is left in `error` with the message.
+   * unreachable source 503, and the inspector is left in `error` with the message. As in seed 000,
+   * the previous queue is replaced only once the source opened (`markInitialized`): until then, and
+   * after a failed connection, `GET /vms/{id}/inspector` still shows the earlier run's results.
    */
   async start(req: StartInspectionRequest): Promise<InspectorStatusDto> {
     const { type, description, secret } = this.sourceOf(req);
@@ -144,8 +146,9 @@ export class InspectorService {
     return { state: run.state };
   }
 
+  /** From the last run whose start connected: a start that failed to connect hides no earlier result. */
   async vmStatus(vmId: string): Promise<InspectionStatusDto> {
-    const run = await this.repo.current();
+    const run = await this.repo.queueRun();
     const entry = run ? await this.repo.get(run.id, vmId) : null;
     return entry ? entryStatus(entry) : { state: 'not_found' };
   }

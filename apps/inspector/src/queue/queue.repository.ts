@@ -87,6 +87,18 @@ export class QueueRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * The run whose queue the per-VM statuses show: the latest whose start got past its Init work (the
+   * source opened and its VMs were queued). A start that is still connecting, or whose connection
+   * failed, is current (the inspector's state) but has cleared nothing, as in seed 000's Start flow.
+   */
+  async queueRun(em: EntityManager = this.ds.manager): Promise<RunRecord | null> {
+    const rows = (await em.query(
+      `SELECT ${RUN} FROM inspector.runs WHERE initialized_at IS NOT NULL ORDER BY initialized_at DESC, created_at DESC LIMIT 1`,
+    )) as RunRecord[];
+    return rows[0] ?? null;
+  }
+
   /** The current run with the control row locked: starts serialize on it. */
   async lockCurrent(em: EntityManager): Promise<RunRecord | null> {
     await em.query(`SELECT current_run FROM inspector.control WHERE id = 1 FOR UPDATE`);

@@ -44,6 +44,14 @@ export class VmLifecycle {
     while (this.busy.size > 0) await Promise.allSettled([...this.busy]);
   }
 
+  /**
+   * Stops a VM already moved to `stopping` now, without the power-down grace, and waits for it; the
+   * VM ends `stopped`, or `error` with the reason. For a delete that must detach disks first.
+   */
+  async stopNow(vm: VmRecord, reason: string): Promise<void> {
+    await this.stop(vm, reason, 0);
+  }
+
   /** Stops QEMU now (no power-down grace) and removes the runtime directory; for delete. */
   async destroy(vm: VmRecord): Promise<void> {
     await this.qemu.stop(vm.id, 0);

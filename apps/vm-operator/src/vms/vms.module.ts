@@ -13,6 +13,7 @@ import { DevicesService } from '../devices/devices.service';
 import { VmsRepository } from './vms.repository';
 import { VmsService } from './vms.service';
 import { HostFit } from './host-fit';
+import { VmDeletion } from './vm-deletion';
 
 @Module({
   imports: [TemplatesModule],
@@ -23,6 +24,7 @@ import { HostFit } from './host-fit';
     DevicesService,
     VmsService,
     HostFit,
+    VmDeletion,
     VmTransitions,
     VmLifecycle,
     VmReconciler,

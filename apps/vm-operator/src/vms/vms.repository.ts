@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { VmState } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
+import { FerryError, isUuid } from '@ferry/contracts';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { VmRecord } from './entities/vm.entity';
@@ -64,8 +64,9 @@ export class VmsRepository {
     }
   }
 
-  /** With an EntityManager the row is locked until its transaction ends. */
+  /** With an EntityManager the row is locked until its transaction ends. An id that is not a UUID names no VM. */
   async findById(id: string, em?: EntityManager): Promise<VmRecord | null> {
+    if (!isUuid(id)) return null;
     const lock = em ? ' FOR UPDATE' : '';
     const rows: VmRow[] = await (em ?? this.ds).query(
       `SELECT ${COLUMNS} FROM vm_operator.vms WHERE id = $1${lock}`,

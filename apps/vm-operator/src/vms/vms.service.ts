@@ -3,7 +3,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CreateVmRequest, VmAction, VmActionAcceptedDto, VmDto, VmState } from '@ferry/contracts';
 import { FerryError, VmEvents } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
-import { DevicesRepository } from '../devices/devices.repository';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
@@ -13,6 +12,7 @@ import { VmTransitions } from './vm-events';
 import { VmReconciler } from './vm-reconcile';
 import { VmsRepository } from './vms.repository';
 import { HostFit } from './host-fit';
+import { VmDeletion } from './vm-deletion';
 
 @Injectable()
 export class VmsService {
@@ -24,10 +24,10 @@ export class VmsService {
     private readonly events: EventFactory,
     private readonly transitions: VmTransitions,
     private readonly lifecycle: VmLifecycle,
-    private readonly devices: DevicesRepository,
     private readonly qemu: QemuDriver,
     private readonly reconciler: VmReconciler,
     private readonly hostFit: HostFit,
+    private readonly deletion: VmDeletion,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
@@ -75,33 +75,9 @@ export class VmsService {
     return this.withHealth(await this.reconciler.reconcile(id));
   }
 
-  /** Stops the VM first if it runs; refuses while an action is in flight. */
+  /** Stops the VM if it runs and detaches its disks (see VmDeletion); refuses while an action is in flight. */
   async delete(id: string): Promise<void> {
-    const vm = await this.require(id);
-    if (vm.state === 'starting' || vm.state === 'stopping') {
-      throw FerryError.conflict(`cannot delete VM "${vm.name}" while it is ${vm.state}`, {
-        id,
-        state: vm.state,
-      });
-    }
-    const disks = await this.devices.list(id);
-    if (disks.length > 0) {
-      throw FerryError.conflict(
-        `cannot delete VM "${vm.name}": ${disks.length} disk(s) still attached; detach them first`,
-        {
-          id,
-          deviceIds: disks.map((d) => d.deviceId),
-        },
-      );
-    }
-    await this.lifecycle.destroy(vm);
-    await this.tx.run(async (uow) => {
-      const locked = await this.vms.findById(id, uow.em);
-      if (!locked) return;
-      await this.vms.delete(uow.em, id);
-      await uow.emit(this.events.create(VmEvents.DELETED, id, { id, name: locked.name }));
-    });
-    this.logger.log({ msg: 'VM deleted', vmId: id });
+    await this.deletion.delete(await this.require(id));
   }
 
   private async require(id: string): Promise<VmRecord> {

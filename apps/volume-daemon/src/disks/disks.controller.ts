@@ -1,12 +1,19 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { DiskDto, DiskListDto, VmPowerDto, VolumeOperationDto } from '@ferry/contracts';
+import type {
+  DiskDto,
+  DiskListDto,
+  VmDisksDetachedDto,
+  VmPowerDto,
+  VolumeOperationDto,
+} from '@ferry/contracts';
 import {
   AttachDiskRequest,
   CleanupTestFailoverRequest,
   CreateDiskRequest,
   DeleteDiskRequest,
   DetachDiskRequest,
+  DetachVmDisksRequest,
   DiskIdRequest,
   DiskSubjects,
   ListDisksRequest,
@@ -16,11 +23,13 @@ import {
 } from '@ferry/contracts';
 import { PowerService } from '../power/power.service';
 import { DisksService } from './disks.service';
+import { VmDisksService } from './vm-disks.service';
 
 @Controller()
 export class DisksController {
   constructor(
     private readonly disks: DisksService,
+    private readonly vmDisks: VmDisksService,
     private readonly power: PowerService,
   ) {}
 
@@ -67,6 +76,11 @@ export class DisksController {
   @MessagePattern(DiskSubjects.CLEANUP_TEST_FAILOVER)
   cleanupTestFailover(@Payload() req: CleanupTestFailoverRequest): Promise<VolumeOperationDto> {
     return this.disks.cleanupTestFailover(req);
+  }
+
+  @MessagePattern(DiskSubjects.DETACH_VM_DISKS)
+  detachVmDisks(@Payload() req: DetachVmDisksRequest): Promise<VmDisksDetachedDto> {
+    return this.vmDisks.detachAll(req);
   }
 
   @MessagePattern(DiskSubjects.POWER_STATE)

@@ -7,6 +7,8 @@ import { DiskTransitions } from './disk-transitions';
 import { DisksController } from './disks.controller';
 import { DisksRepository } from './disks.repository';
 import { DisksService } from './disks.service';
+import { References } from './references';
+import { VmDisksService } from './vm-disks.service';
 
 @Module({
   controllers: [DisksController],
@@ -17,6 +19,8 @@ import { DisksService } from './disks.service';
     DiskTransitions,
     OperationRunner,
     DisksService,
+    References,
+    VmDisksService,
     PowerService,
   ],
 })

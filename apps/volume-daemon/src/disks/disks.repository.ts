@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { DiskFormat, DiskState } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
+import { FerryError, isUuid } from '@ferry/contracts';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
@@ -105,18 +105,23 @@ export class DisksRepository {
     }
   }
 
+  /** An id that is not a UUID names no disk (and is not queried: the column is a uuid). */
   async findById(id: string, em?: EntityManager): Promise<DiskRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows: DiskRow[] = await (em ?? this.ds).query('SELECT * FROM volume.disks WHERE id = $1', [id]);
     return rows[0] && fromRow(rows[0]);
   }
 
   /** Locks the row until the transaction ends: the one way to start an operation on a disk. */
   async lock(em: EntityManager, id: string): Promise<DiskRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows: DiskRow[] = await em.query('SELECT * FROM volume.disks WHERE id = $1 FOR UPDATE', [id]);
     return rows[0] && fromRow(rows[0]);
   }
 
   async list(filter: { vmId?: string; state?: DiskState }): Promise<DiskRecord[]> {
+    // No disk is attached to a VM id that is not a UUID.
+    if (filter.vmId !== undefined && !isUuid(filter.vmId)) return [];
     const rows: DiskRow[] = await this.ds.query(
       `SELECT * FROM volume.disks
         WHERE ($1::uuid IS NULL OR vm_id = $1) AND ($2::text IS NULL OR state = $2)

@@ -25,6 +25,7 @@ import { toDiskDto } from './disk-dto';
 import { DiskTransitions } from './disk-transitions';
 import type { DiskChange, DiskRecord } from './disks.repository';
 import { DisksRepository } from './disks.repository';
+import { References } from './references';
 
 interface Begin {
   id: string;
@@ -55,6 +56,7 @@ export class DisksService {
     private readonly tx: Transactional,
     private readonly events: EventFactory,
     private readonly config: VolumeDaemonConfig,
+    private readonly references: References,
     @Inject(VOLUME_BACKEND) private readonly backend: VolumeBackend,
   ) {}
 
@@ -131,7 +133,7 @@ export class DisksService {
   }
 
   async attach(req: AttachDiskRequest): Promise<VolumeOperationDto> {
-    await this.requireVm(req.vmId);
+    await this.references.vm(req.vmId);
     const op = await this.begin({
       id: req.id,
       type: 'attach',
@@ -155,25 +157,33 @@ export class DisksService {
   }
 
   async detach(req: DetachDiskRequest): Promise<VolumeOperationDto> {
-    const op = await this.begin({
+    const op = await this.beginDetach(req);
+    this.runner.start(op);
+    return toOperationDto(op);
+  }
+
+  /**
+   * Takes the disk for a detach operation (the caller runs it). With `fromVm`, only while the disk is
+   * still on that VM: CONFLICT if it moved since the caller looked.
+   */
+  async beginDetach(req: DetachDiskRequest, fromVm?: string): Promise<OperationRecord> {
+    return this.begin({
       id: req.id,
       type: 'detach',
       vmId: null,
       expectedGeneration: req.expectedGeneration,
       params: req.timeoutMs ? { timeoutMs: req.timeoutMs } : {},
       check: (disk) => {
-        if (!disk.vmId)
-          throw FerryError.conflict(`disk "${disk.name}" is not attached`, {
-            id: disk.id,
-            state: disk.state,
-          });
+        if (!disk.vmId || (fromVm !== undefined && disk.vmId !== fromVm))
+          throw FerryError.conflict(
+            `disk "${disk.name}" is not attached${fromVm ? ` to VM ${fromVm}` : ''}${disk.vmId ? ` (it is on VM ${disk.vmId})` : ''}`,
+            { id: disk.id, state: disk.state, vmId: disk.vmId },
+          );
         this.expectState(disk, ['in-use', 'error'], 'detach');
       },
       change: { state: 'detaching' },
-      reason: 'detach requested',
+      reason: fromVm ? `detach requested (VM ${fromVm} is being deleted)` : 'detach requested',
     });
-    this.runner.start(op);
-    return toOperationDto(op);
   }
 
   /** Seed 002's CleanupTestFailover. Refuses up front what would fail anyway, so a 409 changes nothing. */
@@ -182,8 +192,7 @@ export class DisksService {
       throw FerryError.validation('the test VM and the appliance VM must differ', [
         { field: 'oma_vm_id', messages: ['oma_vm_id must differ from test_vm_id'] },
       ]);
-    await this.requireVm(req.oma_vm_id);
-    const power = await this.requireVm(req.test_vm_id);
+    const power = await this.references.testFailover(req);
     if (power.running && !req.force_clean) {
       throw FerryError.conflict(
         `test VM ${req.test_vm_id} is ${power.state}; power it off first or set force_clean to power it off`,
@@ -309,15 +318,6 @@ export class DisksService {
     const disk = await this.disks.findById(id);
     if (!disk) throw FerryError.notFound(`disk "${id}" not found`, { id });
     return disk;
-  }
-
-  /** The VM's power state; NOT_FOUND (a clear 404) for a VM the backend does not know. */
-  private requireVm(vmId: string) {
-    return this.backend.powerState(vmId).catch((err: unknown) => {
-      if (err instanceof FerryError && err.code === 'NOT_FOUND')
-        throw FerryError.notFound(`VM "${vmId}" not found`, { vmId });
-      throw err;
-    });
   }
 
   private failure(op: OperationRecord): FerryError {

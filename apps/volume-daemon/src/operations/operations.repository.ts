@@ -7,6 +7,7 @@ import type {
   OperationType,
   VolumeOperationDto,
 } from '@ferry/contracts';
+import { isUuid } from '@ferry/contracts';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
@@ -105,7 +106,9 @@ export class OperationsRepository {
     return fromRow(rows[0]!);
   }
 
+  /** An id that is not a UUID names no operation. */
   async findById(id: string, em?: EntityManager): Promise<OperationRecord | undefined> {
+    if (!isUuid(id)) return undefined;
     const rows: OperationRow[] = await (em ?? this.ds).query(
       'SELECT * FROM volume.operations WHERE id = $1',
       [id],

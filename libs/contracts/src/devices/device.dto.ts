@@ -1,4 +1,5 @@
-import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsResourceId } from '../common/resource-id';
 import type { VmState } from '../vms/vm.dto';
 
 /**
@@ -11,8 +12,8 @@ export const IMAGE_PATH_PATTERN = /^\/[^\0\n,]{1,4095}$/;
 
 /** Request of `vm-operator.device.attach` (for volume-daemon). */
 export class AttachDeviceRequest {
-  /** VM id (UUID). */
-  @IsUUID()
+  /** VM id (Ferry's are UUIDs; another id is NOT_FOUND). */
+  @IsResourceId()
   vmId!: string;
   /** Stable id of the device; also its QMP id and, without dashes, its SCSI serial. */
   @Matches(DEVICE_ID_PATTERN, {
@@ -30,7 +31,7 @@ export class AttachDeviceRequest {
 
 /** Request of `vm-operator.device.detach`, `.snapshot` and `.consolidate`. */
 export class DeviceRefRequest {
-  @IsUUID()
+  @IsResourceId()
   vmId!: string;
   @Matches(DEVICE_ID_PATTERN, {
     message: 'deviceId must be 1-63 lowercase letters, digits or "-", starting with a letter',
@@ -46,7 +47,7 @@ export class DeviceRefRequest {
 
 /** Request of `vm-operator.device.list` and `vm-operator.vm.power-state`. */
 export class VmDevicesRequest {
-  @IsUUID()
+  @IsResourceId()
   vmId!: string;
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 
 export const DISK_STATES = [
   'creating',
@@ -57,10 +58,10 @@ export class CreateDiskRequest {
 
 /** Query of `GET /disks`. */
 export class ListDisksRequest {
-  /** Only disks attached (or being attached) to this VM. */
-  @ApiPropertyOptional({ format: 'uuid' })
+  /** Only disks attached (or being attached) to this VM; an id Ferry does not know lists none. */
+  @ApiPropertyOptional(RESOURCE_ID_API)
   @IsOptional()
-  @IsUUID()
+  @IsResourceId()
   vmId?: string;
 
   @ApiPropertyOptional({ enum: DISK_STATES })
@@ -71,8 +72,8 @@ export class ListDisksRequest {
 
 /** Request naming one disk. */
 export class DiskIdRequest {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   id!: string;
 }
 
@@ -87,8 +88,8 @@ export class FencedRequest {
 
 /** Body of `POST /disks/{id}/attach`. */
 export class AttachDiskBody extends FencedRequest {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   vmId!: string;
 }
 
@@ -104,17 +105,17 @@ export class DetachDiskBody extends FencedRequest {
 }
 
 export class DeleteDiskRequest extends FencedRequest {
-  @IsUUID()
+  @IsResourceId()
   id!: string;
 }
 
 export class AttachDiskRequest extends AttachDiskBody {
-  @IsUUID()
+  @IsResourceId()
   id!: string;
 }
 
 export class DetachDiskRequest extends DetachDiskBody {
-  @IsUUID()
+  @IsResourceId()
   id!: string;
 }
 
@@ -230,14 +231,14 @@ export class VolumeOperationDto {
 
 /** Request naming one operation. */
 export class OperationIdRequest {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   id!: string;
 }
 
 /** Request of the power-state subjects. */
 export class VmPowerRequest {
-  @IsUUID()
+  @IsResourceId()
   vmId!: string;
 }
 
@@ -258,19 +259,47 @@ export interface VmPowerDto {
   running: boolean;
 }
 
+/** Request of `volume-daemon.vm.detach-disks`: every disk attached to the VM, detached one by one. */
+export class DetachVmDisksRequest {
+  @IsResourceId()
+  vmId!: string;
+  /** How long the guest gets to release each device, in ms (default 10000). */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  timeoutMs?: number;
+}
+
+/** Reply of `volume-daemon.vm.detach-disks`: the disks it detached, now `available`. */
+export interface VmDisksDetachedDto {
+  vmId: string;
+  detached: DiskDto[];
+}
+
+/** One disk `volume-daemon.vm.detach-disks` could not detach (its error's `details.failed`). */
+export interface DiskDetachFailure {
+  id: string;
+  name: string;
+  /** The detach operation that failed; null when none started (another operation held the disk). */
+  operation_id: string | null;
+  code: string;
+  message: string;
+}
+
 /** Body of `POST /cleanup/test-failover` (seed 002's daemon call). */
 export class CleanupTestFailoverRequest {
-  /** The test VM the volume is attached to now. */
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  /** The test VM the volume is attached to now. An id Ferry does not know is NOT_FOUND, naming it. */
+  @ApiProperty({ ...RESOURCE_ID_API, example: 'vm-12345678-test' })
+  @IsResourceId()
   test_vm_id!: string;
   /** The disk (volume) to move back. */
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty({ ...RESOURCE_ID_API, example: 'vol-87654321' })
+  @IsResourceId()
   volume_id!: string;
   /** The appliance VM that gets the volume back. */
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty({ ...RESOURCE_ID_API, example: 'vm-oma-appliance' })
+  @IsResourceId()
   oma_vm_id!: string;
   /** Delete the test VM once the volume is safe. */
   @ApiPropertyOptional({ default: false })

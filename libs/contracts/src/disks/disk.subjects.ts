@@ -14,4 +14,6 @@ export const DiskSubjects = {
   VALIDATE_POWERED_OFF: 'volume-daemon.vm.validate-powered-off',
   POWER_OFF: 'volume-daemon.vm.power-off',
   CLEANUP_TEST_FAILOVER: 'volume-daemon.cleanup.test-failover',
+  /** Detaches every disk attached to a VM and waits for it (vm-operator's delete of that VM). */
+  DETACH_VM_DISKS: 'volume-daemon.vm.detach-disks',
 } as const;

@@ -9,12 +9,12 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   Min,
 } from 'class-validator';
 import { Type } from 'class-transformer';
+import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 
 /** The seed's FailoverJob statuses. */
@@ -73,13 +73,16 @@ export class TestFailoverBody {
    * The disks (volumes) to move to the test VM. Default: the disks attached to the appliance VM that
    * are named `<vm_name>-disk<N>`.
    */
-  @ApiPropertyOptional({ type: [String], format: 'uuid' })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Disk ids; one Ferry does not know is 404 NOT_FOUND, naming it.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(16)
   @ArrayUnique()
-  @IsUUID('all', { each: true })
+  @IsResourceId({ each: true })
   volumes?: string[];
 }
 
@@ -113,8 +116,8 @@ export class CleanupFailoverRequest extends CleanupFailoverBody {
 }
 
 export class FailoverJobIdRequest {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   id!: string;
 }
 

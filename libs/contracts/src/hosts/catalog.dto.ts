@@ -8,13 +8,13 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsResourceId } from '../common/resource-id';
 import type { PlacementStrategy } from './placement.dto';
 import {
   CATALOG_NAME_PATTERN,
@@ -54,12 +54,15 @@ export class ResourceClassSpec extends Described {
 
 /** HardwareTrait: a custom trait (`CUSTOM_*`) and the hosts that carry it. */
 export class HardwareTraitSpec extends Described {
-  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Hosts that carry this trait.' })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Hosts that carry this trait (their ids); an id Ferry does not know is 422, naming it.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10_000)
   @ArrayUnique()
-  @IsUUID('all', { each: true, message: 'each host id must be a UUID' })
+  @IsResourceId({ each: true })
   host_ids?: string[];
 }
 

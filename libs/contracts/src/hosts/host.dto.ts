@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import type { DiscoveryDriver, HostCapabilityData } from './capability-data';
 import { DISCOVERY_DRIVERS } from './capability-data';
 
@@ -46,10 +47,14 @@ export class RegisterHostRequest {
 }
 
 export class HostIdRequest {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID('all', { message: 'hostId must be a UUID' })
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   hostId!: string;
 }
+
+/** `seed`: seed 003's HostCapabilityData (plain values); `facts`: Ferry's document, every fact with its source. */
+export const CAPABILITY_VIEWS = ['seed', 'facts'] as const;
+export type CapabilityView = (typeof CAPABILITY_VIEWS)[number];
 
 export class CapabilitiesQuery {
   /** A version number; the latest when absent. */
@@ -59,6 +64,17 @@ export class CapabilitiesQuery {
   @IsInt({ message: 'version must be a positive integer' })
   @Min(1, { message: 'version must be a positive integer' })
   version?: number;
+
+  /** Which document: seed 003's shape (the default, for Virtumancer clients) or Ferry's facts. */
+  @ApiPropertyOptional({
+    enum: CAPABILITY_VIEWS,
+    default: 'seed',
+    description:
+      "`seed` (default): seed 003's HostCapabilityData, `{host_info, cpu_info, memory_info, security_info, storage_info, network_info, virt_info}` with plain values (`null` = unknown). `facts`: Ferry's CapabilitySnapshot, with the version, traits, inventory and every fact as `{value, source, reason?}`.",
+  })
+  @IsOptional()
+  @IsIn(CAPABILITY_VIEWS, { message: 'view must be seed or facts' })
+  view?: CapabilityView;
 }
 
 export class CapabilitiesRequest extends HostIdRequest {

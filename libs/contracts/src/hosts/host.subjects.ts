@@ -5,6 +5,8 @@ export const HostSubjects = {
   GET: 'host-capability.host.get',
   DELETE: 'host-capability.host.delete',
   CAPABILITIES_GET: 'host-capability.capabilities.get',
+  /** The same capabilities in seed 003's HostCapabilityData shape (plain values, the seed's keys). */
+  CAPABILITIES_GET_SEED_VIEW: 'host-capability.capabilities.get-seed-view',
   CAPABILITIES_HISTORY: 'host-capability.capabilities.history',
   CAPABILITIES_REFRESH: 'host-capability.capabilities.refresh',
   TRAIT_LIST: 'host-capability.trait.list',

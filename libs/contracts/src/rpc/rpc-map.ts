@@ -38,6 +38,7 @@ import type {
   CreateDiskRequest,
   DeleteDiskRequest,
   DetachDiskRequest,
+  DetachVmDisksRequest,
   DiskDto,
   DiskIdRequest,
   DiskListDto,
@@ -45,6 +46,7 @@ import type {
   OperationIdRequest,
   PowerOffRequest,
   VmPowerDto,
+  VmDisksDetachedDto,
   VmPowerRequest,
   VolumeOperationDto,
 } from '../disks/disk.dto';
@@ -73,6 +75,7 @@ import type {
   RefreshAcceptedDto,
   RegisterHostRequest,
 } from '../hosts/host.dto';
+import type { SeedHostCapabilityData } from '../hosts/seed-capabilities.dto';
 import type { CatalogItemDto, CatalogRequest, TraitDto } from '../hosts/catalog.dto';
 import type { PlacementRequest, PlacementResultDto } from '../hosts/placement.dto';
 import type { HostEventData } from '../hosts/host.events';
@@ -135,6 +138,7 @@ interface DiskRpc {
   [DiskSubjects.VALIDATE_POWERED_OFF]: Rpc<VmPowerRequest, VmPowerDto>;
   [DiskSubjects.POWER_OFF]: Rpc<PowerOffRequest, VmPowerDto>;
   [DiskSubjects.CLEANUP_TEST_FAILOVER]: Rpc<CleanupTestFailoverRequest, VolumeOperationDto>;
+  [DiskSubjects.DETACH_VM_DISKS]: Rpc<DetachVmDisksRequest, VmDisksDetachedDto>;
 }
 
 interface FailoverRpc {
@@ -157,6 +161,7 @@ interface HostRpc {
   [HostSubjects.GET]: Rpc<HostIdRequest, HostDto>;
   [HostSubjects.DELETE]: Rpc<HostIdRequest, { id: string }>;
   [HostSubjects.CAPABILITIES_GET]: Rpc<CapabilitiesRequest, CapabilitySnapshotDto>;
+  [HostSubjects.CAPABILITIES_GET_SEED_VIEW]: Rpc<CapabilitiesRequest, SeedHostCapabilityData>;
   [HostSubjects.CAPABILITIES_HISTORY]: Rpc<HostIdRequest, CapabilityHistoryDto>;
   [HostSubjects.CAPABILITIES_REFRESH]: Rpc<HostIdRequest, RefreshAcceptedDto>;
   [HostSubjects.TRAIT_LIST]: Rpc<Record<string, never>, { items: TraitDto[] }>;
