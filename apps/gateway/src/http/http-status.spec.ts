@@ -35,3 +35,16 @@ describe('httpStatusOf', () => {
     for (const code of codes) expect(errorCodeOfHttpStatus(httpStatusOf(code))).toBe(code);
   });
 });
+
+describe('errorCodeOfHttpStatus', () => {
+  it('keeps every status Fastify and Node refuse a request with, each under a code of its own', () => {
+    const statuses = [400, 404, 408, 413, 414, 415, 417, 431, 503];
+    expect(statuses.map((s) => httpStatusOf(errorCodeOfHttpStatus(s)))).toEqual(statuses);
+  });
+
+  it('falls back to VALIDATION for other 4xx and INTERNAL for other 5xx', () => {
+    expect(errorCodeOfHttpStatus(418)).toBe('VALIDATION');
+    expect(errorCodeOfHttpStatus(406)).toBe('VALIDATION');
+    expect(errorCodeOfHttpStatus(502)).toBe('INTERNAL');
+  });
+});

@@ -11,16 +11,26 @@ export function httpStatusOf(code: ErrorCode): number {
       return 403;
     case 'NOT_FOUND':
       return 404;
+    case 'REQUEST_TIMEOUT':
+      return 408;
     case 'CONFLICT':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
+    case 'URI_TOO_LONG':
+      return 414;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
+    case 'EXPECTATION_FAILED':
+      return 417;
     case 'UNPROCESSABLE':
       return 422;
     case 'LOCKED':
       return 423;
     case 'RATE_LIMITED':
       return 429;
+    case 'HEADERS_TOO_LARGE':
+      return 431;
     case 'INTERNAL':
       return 500;
     case 'UNAVAILABLE':
@@ -34,18 +44,46 @@ export function httpStatusOf(code: ErrorCode): number {
   }
 }
 
-/** For errors raised by the HTTP stack itself (no route, body too large, bad JSON): status → code. */
+/**
+ * For errors raised by the HTTP stack itself (Fastify, Node's parser): status → code. A status with a
+ * code of its own keeps it; any other 4xx is VALIDATION and any other 5xx INTERNAL, and the problem
+ * then carries that code's status, so that a code never arrives with two statuses.
+ */
 export function errorCodeOfHttpStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHENTICATED';
-  if (status === 403) return 'FORBIDDEN';
-  if (status === 404 || status === 405) return 'NOT_FOUND';
-  if (status === 409) return 'CONFLICT';
-  if (status === 413) return 'PAYLOAD_TOO_LARGE';
-  if (status === 422) return 'UNPROCESSABLE';
-  if (status === 423) return 'LOCKED';
-  if (status === 429) return 'RATE_LIMITED';
-  if (status >= 400 && status < 500) return 'VALIDATION';
-  if (status === 503) return 'UNAVAILABLE';
-  if (status === 504) return 'TIMEOUT';
-  return 'INTERNAL';
+  switch (status) {
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'FORBIDDEN';
+    // Fastify has no 405: a known path with another method is "no such route", as Nest answers it.
+    case 404:
+    case 405:
+      return 'NOT_FOUND';
+    case 408:
+      return 'REQUEST_TIMEOUT';
+    case 409:
+      return 'CONFLICT';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 414:
+      return 'URI_TOO_LONG';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 417:
+      return 'EXPECTATION_FAILED';
+    case 422:
+      return 'UNPROCESSABLE';
+    case 423:
+      return 'LOCKED';
+    case 429:
+      return 'RATE_LIMITED';
+    case 431:
+      return 'HEADERS_TOO_LARGE';
+    case 503:
+      return 'UNAVAILABLE';
+    case 504:
+      return 'TIMEOUT';
+    default:
+      return status >= 400 && status < 500 ? 'VALIDATION' : 'INTERNAL';
+  }
 }

@@ -1,9 +1,13 @@
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { Catch, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
+import { sendProblem, toProblem } from './problem';
 
-/** Every error leaving a Nest route becomes application/problem+json. */
+/**
+ * Every error leaving a Nest route becomes application/problem+json; so do Fastify's body errors and
+ * unknown routes, which Nest sends through the global filters too. What Fastify and Node refuse before
+ * routing has its own handlers (fastify-errors.ts), which build the same problem.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemFilter.name);
@@ -14,7 +18,6 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const body = toProblem(exception, req.url, req.id, this.logger);
     if (reply.sent) return;
-    if (body.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer');
-    void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+    sendProblem(reply, body);
   }
 }

@@ -3,9 +3,16 @@ import type { LoggerService } from '@nestjs/common';
 import { HttpException } from '@nestjs/common';
 import type { ErrorCode } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
+import { isPgUnavailable } from '@ferry/platform';
 import { errorCodeOfHttpStatus, httpStatusOf } from './http-status';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Retry-After of every 503, in seconds: long enough for a Postgres restart or a service's replica to
+ * come back not to be hammered, short enough that a client does not wait much longer than the outage.
+ */
+export const RETRY_AFTER_SECONDS = 2;
 
 /** An RFC 9457 problem document, with Ferry's error code and the request id. */
 export interface Problem {
@@ -46,21 +53,59 @@ function problem(
   return p;
 }
 
+/** A problem for an error the HTTP stack raised with only a status: its code, and that code's status. */
+function fromStatus(status: number, detail: string, url: string, requestId: string): Problem {
+  const code = errorCodeOfHttpStatus(status);
+  return problem(code, httpStatusOf(code), detail, url, requestId);
+}
+
 /** Anything thrown while serving a request → a problem document. Unknown errors are logged, never echoed. */
 export function toProblem(err: unknown, url: string, requestId: string, logger: LoggerService): Problem {
   if (err instanceof FerryError) {
     return problem(err.code, httpStatusOf(err.code), err.message, url, requestId, err.details);
   }
+  if (isPgUnavailable(err)) {
+    // The gateway's own Postgres (API keys, idempotency keys) is down: "retry later", not a bug.
+    const e = err as Error;
+    logger.warn({ msg: 'database unavailable', url, error: e.message });
+    return problem('UNAVAILABLE', 503, 'the database is unavailable; retry later', url, requestId);
+  }
   if (err instanceof HttpException) {
-    const status = err.getStatus();
-    return problem(errorCodeOfHttpStatus(status), status, err.message, url, requestId);
+    // Nest's own (no route), and Fastify's body errors, which Nest wraps with their status.
+    return fromStatus(err.getStatus(), err.message, url, requestId);
   }
   const statusCode = (err as { statusCode?: unknown }).statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    // Fastify's own client errors (body too large, malformed JSON, bad content type).
-    return problem(errorCodeOfHttpStatus(statusCode), statusCode, (err as Error).message, url, requestId);
+    // Fastify's own client errors that reach us unwrapped (bad URL, a path parameter too long).
+    return fromStatus(statusCode, (err as Error).message, url, requestId);
   }
   const e = err instanceof Error ? err : new Error(String(err));
   logger.error({ msg: 'unhandled error', url, error: e.message }, e.stack);
   return problem('INTERNAL', 500, 'internal error', url, requestId);
+}
+
+/** The headers a problem goes out with: its type, the auth challenge of a 401, the Retry-After of a 503. */
+export function problemHeaders(p: Problem): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8` };
+  if (p.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  if (p.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+  return headers;
+}
+
+/**
+ * The part of a Fastify reply a problem needs. Structural, because the gateway sees two copies of
+ * Fastify's types: its own, and the one @nestjs/platform-fastify builds the server with.
+ */
+export interface ProblemReply {
+  header(name: string, value: string): unknown;
+  hasHeader(name: string): boolean;
+  status(code: number): { send(payload: unknown): unknown };
+}
+
+/** Sends a problem on a Fastify reply, keeping a Retry-After that was already set (429's own). */
+export function sendProblem(reply: ProblemReply, p: Problem): void {
+  for (const [name, value] of Object.entries(problemHeaders(p))) {
+    if (name !== 'retry-after' || !reply.hasHeader(name)) void reply.header(name, value);
+  }
+  void reply.status(p.status).send(p);
 }

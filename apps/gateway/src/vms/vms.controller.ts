@@ -9,23 +9,26 @@ import {
 } from '@nestjs/swagger';
 import type { VmAction } from '@ferry/contracts';
 import {
-  CreateVmRequest,
+  CreateVmBody,
+  IsResourceId,
   ListVmsRequest,
+  RESOURCE_ID_API,
   VM_ACTIONS,
   VmActionAcceptedDto,
   VmDto,
   VmIdRequest,
   VmSubjects,
+  createVmRequestOf,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
-import { IsIn, IsUUID } from 'class-validator';
+import { IsIn } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 class VmActionParams {
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   id!: string;
 
   @ApiProperty({ enum: VM_ACTIONS })
@@ -48,13 +51,14 @@ export class VmsController {
   @Post()
   @Idempotent()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: VmDto, description: 'Created in state stopped; Location names it.' })
+  @ApiCreatedResponse({
+    type: VmDto,
+    description:
+      'Created in state stopped; Location names it. The template is `template`, or `vm_template` as seed 004 names it; the VM carries both.',
+  })
   @ApiErrors(400, 401, 403, 404, 409, 503, 504)
-  async create(
-    @Body() body: CreateVmRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<VmDto> {
-    const vm = await this.client.send(VmSubjects.CREATE, body);
+  async create(@Body() body: CreateVmBody, @Res({ passthrough: true }) reply: FastifyReply): Promise<VmDto> {
+    const vm = await this.client.send(VmSubjects.CREATE, createVmRequestOf(body));
     void reply.header('location', `/api/v1/vms/${vm.id}`);
     return vm;
   }
@@ -75,7 +79,10 @@ export class VmsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Stopped if it ran, then deleted.' })
+  @ApiNoContentResponse({
+    description:
+      "Seed 004: stopped if it runs, its disks detached through volume-daemon (each one's own detach operation; the disks stay, `available`), then deleted. 409 while it is starting or stopping, for a device volume-daemon does not know (nothing changed), or naming each disk volume-daemon could not detach (the VM is left stopped, the others detached). 503 when volume-daemon is down and the VM has disks (nothing changed).",
+  })
   @ApiErrors(400, 401, 403, 404, 409, 503, 504)
   async delete(@Param() params: VmIdRequest): Promise<void> {
     await this.client.send(VmSubjects.DELETE, { id: params.id });

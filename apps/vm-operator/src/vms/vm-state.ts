@@ -34,6 +34,7 @@ export function toVmDto(vm: VmRecord, qmpHealthy: boolean | null = null): VmDto 
     id: vm.id,
     name: vm.name,
     template: vm.template,
+    vm_template: vm.template,
     state: vm.state,
     local_ip: vm.localIp,
     pid: vm.pid,

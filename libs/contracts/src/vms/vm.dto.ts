@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, ValidateBy, ValidateIf } from 'class-validator';
+import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 
 export const VM_STATES = ['stopped', 'starting', 'running', 'stopping', 'error'] as const;
@@ -11,6 +12,19 @@ export type VmAction = (typeof VM_ACTIONS)[number];
 /** Lowercase letters, digits and "-", starting with a letter or digit; 1–63 characters. */
 export const VM_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** The optional `name` of a new VM, as both create bodies take it. */
+function VmNameField(): PropertyDecorator {
+  const decorators = [
+    ApiPropertyOptional({ example: 'web-1', pattern: VM_NAME_PATTERN.source }),
+    IsOptional(),
+    IsString(),
+    Matches(VM_NAME_PATTERN, {
+      message: 'name must be 1-63 lowercase letters, digits or "-", starting with a letter or digit',
+    }),
+  ];
+  return (target, key) => decorators.forEach((d) => d(target, key));
+}
+
 /** Body of `POST /vms`. */
 export class CreateVmRequest {
   /** Name of an existing template. */
@@ -20,20 +34,65 @@ export class CreateVmRequest {
   template!: string;
 
   /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
-  @ApiPropertyOptional({ example: 'web-1', pattern: VM_NAME_PATTERN.source })
-  @IsOptional()
-  @IsString()
-  @Matches(VM_NAME_PATTERN, {
-    message: 'name must be 1-63 lowercase letters, digits or "-", starting with a letter or digit',
-  })
+  @VmNameField()
   name?: string;
+}
+
+const TEMPLATE_NAME_MESSAGE = 'must be a template name';
+
+/**
+ * Body of `POST /vms`. The template goes under Ferry's name, `template`, or seed 004's, `vm_template`
+ * (its clients send that); one of them is required, and when both are given they must be equal.
+ */
+export class CreateVmBody {
+  /** Name of an existing template; required unless `vm_template` is given. */
+  @ApiPropertyOptional({
+    example: 'small',
+    description: 'Name of an existing template. Required unless `vm_template` is given.',
+  })
+  @ValidateIf((b: CreateVmBody) => b.template !== undefined || b.vm_template === undefined)
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: `template ${TEMPLATE_NAME_MESSAGE}` })
+  template?: string;
+
+  /** Seed 004's name for `template`: the same template; if both are given they must be equal. */
+  @ApiPropertyOptional({
+    example: 'small',
+    description: "Seed 004's name for `template`. If both are given they must be equal.",
+  })
+  @ValidateIf((b: CreateVmBody) => b.vm_template !== undefined)
+  @IsString()
+  @Matches(TEMPLATE_NAME_PATTERN, { message: `vm_template ${TEMPLATE_NAME_MESSAGE}` })
+  @ValidateBy({
+    name: 'sameAsTemplate',
+    validator: {
+      validate: (value: unknown, args) => {
+        const { template } = args?.object as CreateVmBody;
+        return template === undefined || template === value;
+      },
+      defaultMessage: () => 'vm_template must equal template when both are given',
+    },
+  })
+  vm_template?: string;
+
+  /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
+  @VmNameField()
+  name?: string;
+}
+
+/** The request vm-operator takes for a valid body: the template under its one name. */
+export function createVmRequestOf(body: CreateVmBody): CreateVmRequest {
+  const template = body.template ?? body.vm_template;
+  // Validation requires one of them; this only guards a caller that skipped it.
+  if (template === undefined) throw new Error('CreateVmBody has no template');
+  return body.name === undefined ? { template } : { template, name: body.name };
 }
 
 /** Request naming one VM. */
 export class VmIdRequest {
-  /** VM id (UUID). */
-  @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  /** VM id: Ferry's are UUIDs; any other safe id is looked up too, and is NOT_FOUND. */
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
   id!: string;
 }
 
@@ -64,6 +123,9 @@ export class VmDto {
   /** Template name. */
   @ApiProperty({ example: 'small' })
   template!: string;
+  /** The same template name under seed 004's field name; always equal to `template`. */
+  @ApiProperty({ example: 'small', description: "Seed 004's name for `template`; always equal to it." })
+  vm_template!: string;
   @ApiProperty({ enum: VM_STATES })
   state!: VmState;
   /** Guest IP address; null until networking exists. */
