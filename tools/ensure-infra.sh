@@ -55,7 +55,10 @@ bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null
 if ! listening "$NATS_PORT"; then
   log "starting nats-server with JetStream on 127.0.0.1:$NATS_PORT"
   as_root mkdir -p "$NATS_STORE"
-  as_root start-stop-daemon --start --oknodo --background --exec "$(command -v nats-server)" -- \
+  # Known by its own pid file: with --exec alone, start-stop-daemon takes any nats-server already
+  # running (a test's private one on another port, another container's) for ours and starts none.
+  as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile /run/ferry-nats-server.pid \
+    --exec "$(command -v nats-server)" -- \
     -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_STORE" -l /var/log/nats-server.log
 fi
 
