@@ -14,6 +14,7 @@ interface Problem {
   code: string;
   detail: string;
   details?: Record<string, unknown>;
+  errors?: { field: string; messages: string[] }[];
 }
 
 /** volume-daemon through the gateway, with real QEMU, qemu-img and files. */
@@ -311,6 +312,59 @@ describe('disks and volume operations (volume-daemon, real QEMU)', () => {
     ).toBe(404);
     expect(files()).toEqual([...before, `${d.id}.qcow2`].sort());
   }, 30_000);
+
+  it("takes seed 004's bodies: a disk without a name is named disk-<8 chars of its id>, and attach takes vm_id", async () => {
+    const target = await vm('stopped');
+    const created = await suite.request<DiskDto>('POST', '/api/v1/disks', { body: { size: 1 } });
+    expect(created.status).toBe(201);
+    const d = created.body;
+    expect(d.name).toBe(`disk-${d.id.slice(0, 8)}`);
+    expect(d).toMatchObject({ size: 1, state: 'available', vm_id: null, mount_point: null });
+    expect(await getDisk(d.id)).toMatchObject({ name: d.name });
+    // The name it was given is a name like any other: a second disk cannot take it.
+    const taken = await suite.request<Problem>('POST', '/api/v1/disks', { body: { name: d.name, size: 1 } });
+    expect([taken.status, taken.body.code]).toEqual([409, 'CONFLICT']);
+
+    // One of vm_id and vmId is required, and two must agree: a 400 naming the fields, nothing changed.
+    const refusals: [object, string, string][] = [
+      [{}, 'vmId', 'vmId or vm_id is required'],
+      [{ vm_id: target.id, vmId: '00000000-0000-4000-8000-000000000000' }, 'vm_id', 'vm_id must equal vmId'],
+      [{ vm_id: 'a/b' }, 'vm_id', 'vm_id must be 1-128 characters'],
+    ];
+    for (const [body, field, message] of refusals) {
+      const res = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/attach`, { body });
+      expect({ body, status: res.status, code: res.body.code }).toEqual({
+        body,
+        status: 400,
+        code: 'VALIDATION',
+      });
+      expect(res.body.errors?.map((e) => e.field)).toEqual([field]);
+      expect(res.body.errors?.[0]?.messages.join('; ')).toContain(message);
+    }
+    // Fencing holds for a seed body too: a stale generation is 409.
+    const stale = await suite.request<Problem>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vm_id: target.id },
+      headers: { 'if-match': `"${d.generation + 1}"` },
+    });
+    expect(stale.status).toBe(409);
+    expect(await getDisk(d.id)).toMatchObject({ state: 'available', vm_id: null, generation: d.generation });
+
+    const accepted = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vm_id: target.id, expectedGeneration: d.generation },
+    });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ type: 'attach', disk_id: d.id, vm_id: target.id });
+    expect(await settled(accepted.body.id)).toMatchObject({ status: 'completed' });
+    expect(await getDisk(d.id)).toMatchObject({ state: 'in-use', vm_id: target.id });
+
+    // Both names at once, equal, are one VM.
+    await detach(d.id);
+    const both = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${d.id}/attach`, {
+      body: { vm_id: target.id, vmId: target.id },
+    });
+    expect(both.status).toBe(202);
+    expect(await settled(both.body.id)).toMatchObject({ status: 'completed', vm_id: target.id });
+  }, 60_000);
 
   it('deletes a running VM with disks (seed 004): stopped, each disk detached by volume-daemon and left available, then gone', async () => {
     const running = await vm('running');

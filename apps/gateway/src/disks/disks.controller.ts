@@ -29,6 +29,7 @@ import {
   DiskSubjects,
   ListDisksRequest,
   VolumeOperationDto,
+  attachDiskRequestOf,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -61,7 +62,8 @@ export class DisksController {
   @HttpCode(201)
   @ApiCreatedResponse({
     type: DiskDtoClass,
-    description: 'Created and available; Location names it. `size` is in GiB.',
+    description:
+      'Created and available; Location names it. `size` is in GiB; without `name` the disk is named `disk-<first 8 characters of its id>`.',
   })
   @ApiErrors(400, 401, 403, 409, 503, 504)
   async create(
@@ -112,7 +114,8 @@ export class DisksController {
   @ApiHeader(IF_MATCH)
   @ApiAcceptedResponse({
     type: VolumeOperationDto,
-    description: 'Accepted; follow the operation (Location).',
+    description:
+      'Accepted; follow the operation (Location). The VM is `vm_id` (seed 004) or `vmId`; one is required, equal if both are given.',
   })
   @ApiErrors(400, 401, 403, 404, 409, 503, 504)
   async attach(
@@ -121,11 +124,10 @@ export class DisksController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<VolumeOperationDto> {
-    const op = await this.client.send(DiskSubjects.ATTACH, {
-      id: params.id,
-      vmId: body.vmId,
-      expectedGeneration: expectedGeneration(ifMatch, body.expectedGeneration),
-    });
+    const op = await this.client.send(
+      DiskSubjects.ATTACH,
+      attachDiskRequestOf(params.id, body, expectedGeneration(ifMatch, body.expectedGeneration)),
+    );
     void reply.header('location', `/api/v1/volume-operations/${op.id}`);
     return op;
   }

@@ -71,11 +71,12 @@ export class DisksService {
     }
     const format = req.format ?? 'qcow2';
     const id = randomUUID();
+    const name = req.name ?? `disk-${id.slice(0, 8)}`;
     const op = await this.tx.run(async (uow) => {
       const opId = randomUUID();
       await this.disks.insert(uow.em, {
         id,
-        name: req.name,
+        name,
         sizeBytes: req.size * GIB,
         format,
         backend: this.backend.kind,
@@ -89,14 +90,14 @@ export class DisksService {
         status: 'executing',
         diskId: id,
         vmId: null,
-        params: { name: req.name, size: req.size, format },
+        params: { name, size: req.size, format },
         correlationId: currentCorrelationId() ?? null,
         claimedBy: this.runner.replicaId,
       });
     });
     const done = await this.runner.runNow(op);
     if (done.status !== 'completed') throw this.failure(done);
-    this.logger.log({ msg: 'disk created', diskId: id, name: req.name, size: req.size, format });
+    this.logger.log({ msg: 'disk created', diskId: id, name, size: req.size, format });
     return toDiskDto(await this.require(id));
   }
 

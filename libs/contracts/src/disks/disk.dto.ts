@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { fieldAlias } from '../common/field-alias';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 
 export const DISK_STATES = [
@@ -33,15 +34,25 @@ export function volumeDeviceId(diskId: string): string {
   return `vol-${diskId}`;
 }
 
-/** Body of `POST /disks`. */
+/** Body of `POST /disks` and the request of `volume-daemon.disk.create`. */
 export class CreateDiskRequest {
-  /** Unique among the disks that exist. The file is named after the disk id, never after this. */
-  @ApiProperty({ example: 'data-1', pattern: DISK_NAME_PATTERN.source })
+  /**
+   * Unique among the disks that exist; optional (seed 004's disks have none): volume-daemon names the
+   * disk `disk-<first 8 chars of its id>`. The file is named after the disk id, never after this.
+   */
+  @ApiPropertyOptional({
+    example: 'data-1',
+    pattern: DISK_NAME_PATTERN.source,
+    description:
+      'Unique among the disks that exist (409 otherwise). Optional: without it the disk is named `disk-<first 8 characters of its id>`.',
+  })
+  // Only an absent name is defaulted: null is a name given, and refused as before.
+  @ValidateIf((b: CreateDiskRequest) => b.name !== undefined)
   @IsString()
   @Matches(DISK_NAME_PATTERN, {
     message: 'name must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
   })
-  name!: string;
+  name?: string;
 
   /** Virtual size in GiB (whole GiB; the image is sparse). */
   @ApiProperty({ example: 10, minimum: 1, maximum: MAX_DISK_SIZE_GIB, description: 'Size in GiB.' })
@@ -86,11 +97,32 @@ export class FencedRequest {
   expectedGeneration?: number;
 }
 
-/** Body of `POST /disks/{id}/attach`. */
+/** The VM of `POST /disks/{id}/attach`, under Ferry's name or seed 004's. */
+const ATTACH_VM_FIELD = fieldAlias('vmId', 'vm_id');
+
+/**
+ * Body of `POST /disks/{id}/attach`. The VM goes under seed 004's name, `vm_id` (the API's own case),
+ * or `vmId`, as Ferry's clients have sent it; one of them is required, and when both are given they
+ * must be equal. The gateway sends volume-daemon an `AttachDiskRequest` (`attachDiskRequestOf`).
+ */
 export class AttachDiskBody extends FencedRequest {
-  @ApiProperty(RESOURCE_ID_API)
+  /** The VM to attach the disk to, as Ferry's clients have sent it; required unless `vm_id` is given. */
+  @ApiPropertyOptional({
+    ...RESOURCE_ID_API,
+    description: `The VM to attach the disk to, as Ferry's clients have sent it. Required unless \`vm_id\` is given. ${RESOURCE_ID_API.description}`,
+  })
   @IsResourceId()
-  vmId!: string;
+  @ATTACH_VM_FIELD.primary()
+  vmId?: string;
+
+  /** The same VM under seed 004's name (snake_case, like the API's other fields); equal to `vmId` if both are given. */
+  @ApiPropertyOptional({
+    ...RESOURCE_ID_API,
+    description: `The same VM under seed 004's name (snake_case, like the API's other fields). Required unless \`vmId\` is given; if both are given they must be equal. ${RESOURCE_ID_API.description}`,
+  })
+  @IsResourceId()
+  @ATTACH_VM_FIELD.alias()
+  vm_id?: string;
 }
 
 /** Body of `POST /disks/{id}/detach` (optional). */
@@ -109,9 +141,22 @@ export class DeleteDiskRequest extends FencedRequest {
   id!: string;
 }
 
-export class AttachDiskRequest extends AttachDiskBody {
+/** Request of `volume-daemon.disk.attach`: the VM under its one name, `vmId`. */
+export class AttachDiskRequest extends FencedRequest {
   @IsResourceId()
   id!: string;
+
+  @IsResourceId()
+  vmId!: string;
+}
+
+/** The request volume-daemon takes for a valid body; `expectedGeneration` is the body's or If-Match's. */
+export function attachDiskRequestOf(
+  id: string,
+  body: AttachDiskBody,
+  expectedGeneration: number | undefined,
+): AttachDiskRequest {
+  return { id, vmId: ATTACH_VM_FIELD.valueOf(body), expectedGeneration };
 }
 
 export class DetachDiskRequest extends DetachDiskBody {

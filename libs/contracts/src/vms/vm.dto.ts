@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches, ValidateBy, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { fieldAlias } from '../common/field-alias';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 
@@ -40,6 +41,9 @@ export class CreateVmRequest {
 
 const TEMPLATE_NAME_MESSAGE = 'must be a template name';
 
+/** The template of `POST /vms`, under Ferry's name or seed 004's. */
+const TEMPLATE_FIELD = fieldAlias('template', 'vm_template');
+
 /**
  * Body of `POST /vms`. The template goes under Ferry's name, `template`, or seed 004's, `vm_template`
  * (its clients send that); one of them is required, and when both are given they must be equal.
@@ -50,9 +54,9 @@ export class CreateVmBody {
     example: 'small',
     description: 'Name of an existing template. Required unless `vm_template` is given.',
   })
-  @ValidateIf((b: CreateVmBody) => b.template !== undefined || b.vm_template === undefined)
   @IsString()
   @Matches(TEMPLATE_NAME_PATTERN, { message: `template ${TEMPLATE_NAME_MESSAGE}` })
+  @TEMPLATE_FIELD.primary()
   template?: string;
 
   /** Seed 004's name for `template`: the same template; if both are given they must be equal. */
@@ -60,19 +64,9 @@ export class CreateVmBody {
     example: 'small',
     description: "Seed 004's name for `template`. If both are given they must be equal.",
   })
-  @ValidateIf((b: CreateVmBody) => b.vm_template !== undefined)
   @IsString()
   @Matches(TEMPLATE_NAME_PATTERN, { message: `vm_template ${TEMPLATE_NAME_MESSAGE}` })
-  @ValidateBy({
-    name: 'sameAsTemplate',
-    validator: {
-      validate: (value: unknown, args) => {
-        const { template } = args?.object as CreateVmBody;
-        return template === undefined || template === value;
-      },
-      defaultMessage: () => 'vm_template must equal template when both are given',
-    },
-  })
+  @TEMPLATE_FIELD.alias()
   vm_template?: string;
 
   /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
@@ -82,9 +76,7 @@ export class CreateVmBody {
 
 /** The request vm-operator takes for a valid body: the template under its one name. */
 export function createVmRequestOf(body: CreateVmBody): CreateVmRequest {
-  const template = body.template ?? body.vm_template;
-  // Validation requires one of them; this only guards a caller that skipped it.
-  if (template === undefined) throw new Error('CreateVmBody has no template');
+  const template = TEMPLATE_FIELD.valueOf(body);
   return body.name === undefined ? { template } : { template, name: body.name };
 }
 
