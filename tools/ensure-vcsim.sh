@@ -17,8 +17,9 @@ pkg=golang-github-vmware-govmomi-dev
 
 if ! command -v go >/dev/null || [ ! -d "$gocode/src/github.com/vmware/govmomi/simulator" ]; then
   log "installing golang-go and $pkg"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q golang-go "$pkg" >&2 \
-    || { as_root apt-get update -q >&2 && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q golang-go "$pkg" >&2; }
+  # apt's progress goes nowhere; its errors still reach stderr.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go "$pkg" >/dev/null \
+    || { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go "$pkg" >/dev/null; }
 fi
 
 cache_root=${FERRY_CACHE_DIR:-/var/cache/ferry}
