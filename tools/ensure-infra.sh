@@ -68,6 +68,12 @@ if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
   if [ -z "$version" ]; then
     log "no PostgreSQL cluster found under /etc/postgresql"; exit 1
   fi
+  # Debian gives a new cluster the first free port: one created while 5432 was taken listens elsewhere.
+  port=$(pg_lsclusters -h 2>/dev/null | awk -v v="$version" '$1 == v && $2 == "main" { print $3 }')
+  if [ -n "$port" ] && [ "$port" != "$PG_PORT" ]; then
+    log "PostgreSQL cluster $version/main is set to port $port, not $PG_PORT (what the tests and npm run up use): set port = $PG_PORT in /etc/postgresql/$version/main/postgresql.conf, or free $PG_PORT and run again"
+    exit 1
+  fi
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || as_root pg_ctlcluster "$version" main start
 fi
 
