@@ -271,13 +271,18 @@ describe('inspector queue (seed 000) through the gateway', () => {
       const { runId } = await runIdOf(vms[0]!);
       await waitState('done', 60_000);
 
-      const inspected = sse.messages.filter(
-        (m) =>
-          m.data.type === InspectorEvents.VM_INSPECTED && (m.data.data as { runId: string }).runId === runId,
-      );
+      // `done` is committed before the relay has published every event: wait for the stream.
       await eventually(() =>
         vmEvents(runId).filter((e) => e.to === 'completed').length === 200 ? true : undefined,
       );
+      const inspectedOf = () =>
+        sse.messages.filter(
+          (m) =>
+            m.data.type === InspectorEvents.VM_INSPECTED &&
+            (m.data.data as { runId: string }).runId === runId,
+        );
+      await eventually(() => (inspectedOf().length >= 200 ? true : undefined));
+      const inspected = inspectedOf();
       expect(inspected.map((m) => m.data.subject).sort()).toEqual([...vms].sort());
       const running = vmEvents(runId).filter((e) => e.to === 'running');
       expect(running.map((e) => e.vmId).sort()).toEqual([...vms].sort());
