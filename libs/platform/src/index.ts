@@ -25,7 +25,6 @@ export * from './nats/rpc-error';
 export * from './nats/rpc-exception.filter';
 export * from './nats/validation';
 export * from './platform.module';
-export * from './qemu/kvm-probe';
 export * from './replicas/advisory-session';
 export * from './replicas/replica-liveness';
 export * from './replicas/resumable-runner';

@@ -1,8 +1,8 @@
 import type { InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
+import type { QemuImgOptions } from '@ferry/qemu';
+import { imageInfo, imageReader } from '@ferry/qemu';
 import { partitionTableConcern } from './hazards';
 import { readPartitionTable } from './partition-table';
-import type { QemuImgOptions } from './qemu-img';
-import { imageInfo, imageReader } from './qemu-img';
 
 export interface DiskImage {
   deviceId: string;
@@ -20,7 +20,7 @@ export async function firstPass(
   disk: DiskImage,
   options: QemuImgOptions,
 ): Promise<{ facts: LocalDiskFacts; concerns: InspectionConcern[] }> {
-  const info = await imageInfo(disk.path, disk.format, options);
+  const info = await imageInfo(disk.path, options, { format: disk.format, backingChain: true });
   const reader = await imageReader(disk.path, disk.format, options);
   try {
     const { table, problem } = await readPartitionTable(reader.read);

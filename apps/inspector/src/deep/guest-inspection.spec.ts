@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PartitionTableFacts } from '@ferry/contracts';
+import { GuestfishError } from '@ferry/qemu';
 import type { DeepDisk } from './guest-inspection';
 import { inspectGuests } from './guest-inspection';
-import { GuestfishError } from './guestfish-session';
 
 // guestfish is replaced by fixtures/fake-guestfish.mjs, which answers from the transcript of a real
 // session (libguestfs 1.48, TCG) over three disks: a Debian 12 root on sda1 whose fstab mounts it by

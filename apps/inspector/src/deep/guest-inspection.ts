@@ -1,6 +1,6 @@
 import type { GuestFacts, PartitionTableFacts } from '@ferry/contracts';
-import type { GuestfishOptions } from './guestfish-session';
-import { GuestfishSession } from './guestfish-session';
+import type { GuestfishOptions } from '@ferry/qemu';
+import { GuestfishSession } from '@ferry/qemu';
 import {
   diskOfPartition,
   parseBool,

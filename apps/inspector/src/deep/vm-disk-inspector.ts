@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { runCommand } from '@ferry/platform';
+import { libguestfsEnv } from '@ferry/qemu';
 import type { GuestFacts, InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
 import type { DiskImage } from './first-pass';
 import { firstPass } from './first-pass';
 import { inspectGuests } from './guest-inspection';
 import { deepInspectionFailed, inspectionConcerns, sortConcerns } from './hazards';
-import { libguestfsEnv } from './libguestfs-env';
 
 export interface VmDiskInspectorOptions {
   /** `virt-inspector`: libguestfs after the first pass; `first-pass`: qemu-img and the partition table only. */

@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CommandError } from '@ferry/platform';
+import type { QemuImg } from '@ferry/qemu';
+import { createQemuImg } from '@ferry/qemu';
 import { createLimiter } from './limit';
 import type { ImageInfo } from './probes';
-
-/** Runs `qemu-img info -U --output=json` on an absolute path and returns its stdout. */
-export type QemuImgInfoRunner = (path: string) => Promise<string>;
 
 export interface ImageProbeOptions {
   /** The qemu-img binary; default `qemu-img`. */
@@ -22,8 +21,8 @@ export interface ImageProbeOptions {
    * coarse clock, so a change right after the read can keep the same (size, mtime). Default 1 s.
    */
   racyMs?: number;
-  /** Replaces the qemu-img run (the default runs the real one). */
-  run?: QemuImgInfoRunner;
+  /** Replaces qemu-img (the default runs the real one, with `qemuImg` and `timeoutMs`). */
+  img?: QemuImg;
 }
 
 interface Entry {
@@ -47,7 +46,7 @@ export class ImageProbe {
   private rotatedAt = Date.now();
   private readonly inFlight = new Map<string, Promise<ImageInfo | null>>();
   private readonly limited: <T>(work: () => Promise<T>) => Promise<T>;
-  private readonly run: QemuImgInfoRunner;
+  private readonly img: QemuImg;
   private readonly idleMs: number;
   private readonly racyMs: number;
 
@@ -55,7 +54,9 @@ export class ImageProbe {
     this.limited = createLimiter(options.concurrency ?? 2);
     this.idleMs = options.idleMs ?? 10 * 60_000;
     this.racyMs = options.racyMs ?? 1000;
-    this.run = options.run ?? qemuImgInfo(options.qemuImg ?? 'qemu-img', options.timeoutMs ?? 10_000);
+    this.img =
+      options.img ??
+      createQemuImg({ qemuImg: options.qemuImg ?? 'qemu-img', timeoutMs: options.timeoutMs ?? 10_000 });
   }
 
   /** Entries in the cache. */
@@ -101,11 +102,16 @@ export class ImageProbe {
     try {
       info = await this.limited(() => {
         this.runs++;
-        return this.run(resolve(path)).then(parseInfo);
+        return this.img.info(resolve(path)).then(({ format, virtualSizeBytes }) => ({
+          format,
+          virtualSize: virtualSizeBytes,
+        }));
       });
     } catch (err) {
       if (!(await statOf(path))) return null; // gone while qemu-img looked at it
-      throw new Error(`qemu-img info ${path}: ${(err as Error).message}`);
+      // qemu-img's own reason, not the command line that CommandError's message starts with.
+      const why = err instanceof CommandError ? (err.lines[0] ?? err.message) : (err as Error).message;
+      throw new Error(`qemu-img info ${path}: ${why}`);
     }
     const settled = BigInt(startedAtMs - this.racyMs) * 1_000_000n > before.mtimeNs;
     this.current.set(path, { size: before.size, mtimeNs: before.mtimeNs, ino: before.ino, info, settled });
@@ -133,28 +139,4 @@ async function statOf(path: string): Promise<BigIntStats | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-}
-
-function parseInfo(stdout: string): ImageInfo {
-  const parsed = JSON.parse(stdout) as { format?: unknown; 'virtual-size'?: unknown };
-  const { format, 'virtual-size': virtualSize } = parsed;
-  if (typeof format !== 'string' || typeof virtualSize !== 'number')
-    throw new Error('qemu-img info gave no format or virtual-size');
-  return { format, virtualSize };
-}
-
-function qemuImgInfo(binary: string, timeoutMs: number): QemuImgInfoRunner {
-  return (path) =>
-    new Promise((done, fail) => {
-      execFile(
-        binary,
-        ['info', '-U', '--output=json', path],
-        { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (!err) return done(stdout);
-          const why = err.killed ? `timed out after ${timeoutMs} ms` : stderr.trim().split('\n')[0];
-          fail(new Error(why || err.message));
-        },
-      );
-    });
 }

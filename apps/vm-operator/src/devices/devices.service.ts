@@ -11,11 +11,11 @@ import type {
 } from '@ferry/contracts';
 import { DeviceEvents, FerryError } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
+import { QmpError } from '@ferry/qemu';
 import type { EntityManager } from 'typeorm';
 import { byIdPathOf, scsiAddress } from '../drivers/qemu/qemu-args';
 import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
-import { QmpError } from '../drivers/qemu/qmp-client';
 import type { VmRecord } from '../vms/entities/vm.entity';
 import { VmsRepository } from '../vms/vms.repository';
 import type { DeviceRecord } from './devices.repository';

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { VmAction } from '@ferry/contracts';
+import type { QmpClient } from '@ferry/qemu';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
-import type { QmpClient } from '../drivers/qemu/qmp-client';
 import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';

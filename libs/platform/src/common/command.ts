@@ -16,6 +16,12 @@ export class CommandError extends Error {
   }
 }
 
+/** What to tell about a failed command: its stderr (or why it did not run), else the error's message. */
+export function commandReason(err: unknown): string {
+  if (err instanceof CommandError) return err.lines.join('\n');
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface RunCommandOptions {
   /** Kills the command (SIGKILL) when aborted; the promise rejects with kind `aborted`. */
   signal?: AbortSignal;

@@ -4,7 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { CAPABILITY_CATEGORIES } from '@ferry/contracts';
-import { probeKvm } from '@ferry/platform';
+import { probeKvm } from '@ferry/qemu';
 import type { ProbeOptions } from '../driver';
 import { LocalDriver } from './local-driver';
 

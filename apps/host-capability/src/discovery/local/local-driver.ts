@@ -4,7 +4,9 @@ import { arch, hostname, release } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import type { Fact, HostCapabilityData } from '@ferry/contracts';
 import { known, unknown } from '@ferry/contracts';
-import { probeKvm, runCommand } from '@ferry/platform';
+import { runCommand } from '@ferry/platform';
+import type { QmpReply } from '@ferry/qemu';
+import { probeKvm, runQmpStdio } from '@ferry/qemu';
 import type { CapabilityDriver, ProbeOptions } from '../driver';
 import type { Outcome } from '../driver';
 import { errorMessage, probe, settle } from '../driver';
@@ -22,7 +24,7 @@ import {
   parseSelectedMode,
   parseSysInt,
 } from './proc-parsers';
-import type { DeviceHelp, QmpReply } from './qemu-parsers';
+import type { DeviceHelp } from './qemu-parsers';
 import {
   diskBuses,
   hasDevice,
@@ -35,7 +37,6 @@ import {
   parseImageFormats,
   parseMachineHelp,
   parseQemuVersion,
-  parseQmpReplies,
   qmpStringList,
 } from './qemu-parsers';
 
@@ -290,16 +291,9 @@ export class LocalDriver implements CapabilityDriver {
    */
   private qmpSession(): Promise<Outcome<Map<string, QmpReply>>> {
     const args = ['-machine', 'none', '-accel', 'kvm', '-accel', 'tcg', '-nodefaults', '-no-user-config'];
-    args.push('-display', 'none', '-qmp', 'stdio');
-    const input = [
-      { execute: 'qmp_capabilities' },
-      ...Object.entries(QMP_COMMANDS).map(([id, execute]) => ({ execute, id })),
-      { execute: 'quit' },
-    ];
-    const text = input.map((c) => JSON.stringify(c)).join('\n') + '\n';
-    return settle(
-      runCommand(this.options.qemuBinary, args, this.options.timeoutMs, text).then(parseQmpReplies),
-    );
+    args.push('-display', 'none');
+    const commands = Object.entries(QMP_COMMANDS).map(([id, execute]) => ({ execute, id }));
+    return settle(runQmpStdio(this.options.qemuBinary, args, commands, this.options.timeoutMs));
   }
 
   private async memory() {

@@ -4,7 +4,8 @@
  */
 import type { Fact } from '@ferry/contracts';
 import { known, unknown } from '@ferry/contracts';
-import type { FirmwareDescriptor, QmpReply } from './qemu-parsers';
+import type { QmpReply } from '@ferry/qemu';
+import type { FirmwareDescriptor } from './qemu-parsers';
 
 /**
  * A QEMU failure message made short and the same from run to run: no binary path prefix

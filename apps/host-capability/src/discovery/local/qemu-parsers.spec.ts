@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseQmpReplies } from '@ferry/qemu';
 import {
   diskBuses,
   hasDevice,
@@ -12,7 +13,6 @@ import {
   parseImageFormats,
   parseMachineHelp,
   parseQemuVersion,
-  parseQmpReplies,
   qmpStringList,
 } from './qemu-parsers';
 
@@ -203,11 +203,6 @@ describe('QMP', () => {
     expect(() => machineCpuMax([{ name: 'microvm', 'cpu-max': 288 }])).toThrow(
       'neither q35 nor a default machine',
     );
-  });
-
-  it('skips lines that are not JSON', () => {
-    const text = 'qemu-system-x86_64: warning: something\n{"return": [], "id": "a"}\n{"return": {}}\n';
-    expect(parseQmpReplies(text)).toEqual(new Map([['a', { return: [] }]]));
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Pure parsers of what QEMU tells about itself: `-machine help`, `-cpu help`, `-device help`,
- * `-accel help`, `--version`, `qemu-img --help`, QMP replies and firmware descriptors. Each throws
+ * `-accel help`, `--version`, `qemu-img --help`, QMP return values and firmware descriptors. Each throws
  * when the text does not hold what it parses, so that `probe()` turns it into an unknown fact.
  */
 
@@ -148,30 +148,6 @@ export function parseImageFormats(text: string): string[] {
   const formats = match?.[1].trim().split(/\s+/).filter(Boolean) ?? [];
   if (formats.length === 0) throw new Error('no "Supported formats:" line');
   return sortedUnique(formats);
-}
-
-export type QmpReply = { return: unknown } | { error: { class: string; desc: string } };
-
-/**
- * The replies of a QMP session on stdio, by the `id` each command was sent with. The greeting, events
- * and lines that are not JSON are skipped.
- */
-export function parseQmpReplies(stdout: string): Map<string, QmpReply> {
-  const replies = new Map<string, QmpReply>();
-  for (const line of stdout.split('\n')) {
-    let message: unknown;
-    try {
-      message = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (typeof message !== 'object' || message === null) continue;
-    const { id, error } = message as { id?: unknown; error?: { class?: unknown; desc?: unknown } };
-    if (typeof id !== 'string') continue;
-    if ('return' in message) replies.set(id, { return: (message as { return: unknown }).return });
-    else if (error) replies.set(id, { error: { class: String(error.class), desc: String(error.desc) } });
-  }
-  return replies;
 }
 
 /** A string list returned by QMP (`query-tpm-models`, `query-tpm-types`), sorted. */

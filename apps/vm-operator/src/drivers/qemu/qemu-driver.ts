@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { constants, readFileSync } from 'node:fs';
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { isProcessRunning, probeKvm } from '@ferry/platform';
+import { commandReason, isProcessRunning, runCommand } from '@ferry/platform';
+import { commitImage, createImage, probeKvm, QmpClient } from '@ferry/qemu';
 import type { Accelerator, DiskSpec, RuntimePaths, ScsiAddress, VmSpec } from './qemu-args';
 import {
   assertSafeId,
@@ -15,9 +14,11 @@ import {
   scsiAddress,
   scsiDeviceProps,
 } from './qemu-args';
-import { QmpClient } from './qmp-client';
 
-const run = promisify(execFile);
+/** `qemu-img create` of an overlay writes only metadata. */
+const OVERLAY_CREATE_TIMEOUT_MS = 60_000;
+/** `qemu-img commit` copies every cluster the overlay holds into its base: large ones take a while. */
+const COMMIT_TIMEOUT_MS = 30 * 60_000;
 /** Unix socket paths longer than this do not fit in sockaddr_un. */
 const MAX_SOCKET_PATH = 107;
 
@@ -127,12 +128,11 @@ export class QemuDriver {
     const accelerator = await this.accelerator();
     try {
       // With -daemonize the launcher exits once QEMU is initialised; a bad argument fails it here.
-      await run(this.options.qemuBinary, qemuArgs(spec, paths, accelerator), { timeout: 30_000 });
+      await runCommand(this.options.qemuBinary, qemuArgs(spec, paths, accelerator), 30_000);
     } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr?.trim();
       // QEMU may have made its socket before it gave up: leave nothing behind.
       await this.cleanup(spec.id, 'not-running');
-      throw new Error(`qemu failed to start: ${stderr || (err as Error).message}`);
+      throw new Error(`qemu failed to start: ${commandReason(err)}`);
     }
     const pid = await this.readPid(paths);
     if (!pid) throw new Error('qemu started but wrote no pid file');
@@ -264,11 +264,15 @@ export class QemuDriver {
 
   /** Offline versions of the two above, for a stopped VM, with qemu-img. */
   async snapshotOffline(imagePath: string, format: 'qcow2' | 'raw', overlayPath: string): Promise<void> {
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', imagePath, '-F', format, overlayPath]);
+    await createImage(
+      overlayPath,
+      { format: 'qcow2', backing: { path: imagePath, format } },
+      { qemuImg: 'qemu-img', timeoutMs: OVERLAY_CREATE_TIMEOUT_MS },
+    );
   }
 
   async consolidateOffline(overlayPath: string): Promise<void> {
-    await run('qemu-img', ['commit', '-q', overlayPath]);
+    await commitImage(overlayPath, { qemuImg: 'qemu-img', timeoutMs: COMMIT_TIMEOUT_MS });
     await rm(overlayPath, { force: true });
   }
 

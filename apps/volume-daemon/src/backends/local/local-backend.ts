@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { AttachedDeviceDto } from '@ferry/contracts';
 import { DeviceSubjects, FerryError, VmSubjects, volumeDeviceId } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
+import { commandReason } from '@ferry/platform';
+import { createImage } from '@ferry/qemu';
 import type {
   DeviceCorrelation,
   DiskRef,
@@ -13,8 +13,6 @@ import type {
   VmPower,
   VolumeBackend,
 } from '../volume-backend';
-
-const exec = promisify(execFile);
 
 export interface LocalBackendOptions {
   storageDir: string;
@@ -52,16 +50,14 @@ export class LocalBackend implements VolumeBackend {
     const path = this.pathOf(spec.id, spec.format);
     await mkdir(dirname(path), { recursive: true, mode: 0o750 });
     try {
-      await exec('qemu-img', ['create', '-q', '-f', spec.format, path, String(spec.sizeBytes)], {
-        timeout: this.options.timeoutMs,
-      });
+      await createImage(
+        path,
+        { format: spec.format, sizeBytes: spec.sizeBytes },
+        { qemuImg: 'qemu-img', timeoutMs: this.options.timeoutMs },
+      );
     } catch (err) {
       await rm(path, { force: true });
-      const stderr = (err as { stderr?: string }).stderr?.trim();
-      throw new FerryError(
-        'INTERNAL',
-        `qemu-img could not create the disk: ${stderr || (err as Error).message}`,
-      );
+      throw new FerryError('INTERNAL', `qemu-img could not create the disk: ${commandReason(err)}`);
     }
     return { ref: path, path, sizeBytes: spec.sizeBytes };
   }

@@ -21,7 +21,7 @@ export interface GuestfishOptions {
 }
 
 /** What one guestfish command printed, and the libguestfs errors reported for its line. */
-export interface CommandResult {
+export interface GuestfishResult {
   out: string;
   errors: string[];
 }
@@ -40,7 +40,7 @@ export class GuestfishError extends Error {
 interface Pending {
   marker: string;
   lines: number[];
-  resolve: (r: CommandResult) => void;
+  resolve: (r: GuestfishResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -125,7 +125,7 @@ export class GuestfishSession {
   }
 
   /** Runs the commands in order; an error in one is in its result and does not stop the rest. */
-  run(commands: string[]): Promise<CommandResult[]> {
+  run(commands: string[]): Promise<GuestfishResult[]> {
     return this.send(commands, true);
   }
 
@@ -145,7 +145,7 @@ export class GuestfishSession {
     await rm(this.tmp, { recursive: true, force: true });
   }
 
-  private send(commands: string[], continueOnError: boolean): Promise<CommandResult[]> {
+  private send(commands: string[], continueOnError: boolean): Promise<GuestfishResult[]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     let text = '';
     const results = commands.map((command) => {
@@ -154,7 +154,7 @@ export class GuestfishSession {
       const lines = [++this.line];
       this.line++; // the echo
       text += `${continueOnError ? '-' : ''}${command}\necho ${marker}\n`;
-      return new Promise<CommandResult>((resolve, reject) =>
+      return new Promise<GuestfishResult>((resolve, reject) =>
         this.pending.push({ marker, lines, resolve, reject }),
       );
     });

@@ -1,4 +1,4 @@
-import { parseImageInfo } from './qemu-img';
+import { parseImageInfo } from './image-info';
 
 // `qemu-img info --output=json --backing-chain -U` of an overlay (what vm-operator's snapshot makes)
 // on its base image, as qemu-img 7.2 prints it.

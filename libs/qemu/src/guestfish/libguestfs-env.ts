@@ -1,5 +1,5 @@
 import { access, constants } from 'node:fs/promises';
-import { probeKvm } from '@ferry/platform';
+import { probeKvm } from '../kvm/kvm-probe';
 
 /** One KVM probe per QEMU binary and process: the answer does not change while the host runs. */
 const kvmProbes = new Map<string, Promise<boolean>>();

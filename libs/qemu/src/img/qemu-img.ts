@@ -1,0 +1,126 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '@ferry/platform';
+import type { ImageInfo } from './image-info';
+import { parseImageInfo } from './image-info';
+
+export interface QemuImgOptions {
+  /** The qemu-img binary. */
+  qemuImg: string;
+  /** Limit of each qemu-img run, in ms. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface ImageInfoOptions {
+  /**
+   * The image's format (`-f`). Give it for a guest disk: a raw disk that starts with a qcow2 header
+   * must never be probed as qcow2 (it could name host files as its backing).
+   */
+  format?: string;
+  /** The whole backing chain (`--backing-chain`), not only the image. */
+  backingChain?: boolean;
+}
+
+export interface CreateImageSpec {
+  format: string;
+  /** Virtual size in bytes; taken from the backing file when there is one and this is unset. */
+  sizeBytes?: number;
+  /** An overlay on this image (`-b path -F format`). */
+  backing?: { path: string; format: string };
+}
+
+/** What a service needs of qemu-img; a unit spec stubs it. */
+export interface QemuImg {
+  info(path: string, how?: ImageInfoOptions): Promise<ImageInfo>;
+  create(path: string, spec: CreateImageSpec): Promise<void>;
+  commit(overlayPath: string): Promise<void>;
+}
+
+/** The real qemu-img, every run through `runCommand` with `options.timeoutMs`. */
+export function createQemuImg(options: QemuImgOptions): QemuImg {
+  return {
+    info: (path, how) => imageInfo(path, options, how),
+    create: (path, spec) => createImage(path, spec, options),
+    commit: (overlayPath) => commitImage(overlayPath, options),
+  };
+}
+
+/** `qemu-img create -q`; rejects with the CommandError of a failed run. */
+export async function createImage(
+  path: string,
+  spec: CreateImageSpec,
+  options: QemuImgOptions,
+): Promise<void> {
+  const args = ['create', '-q', '-f', spec.format];
+  if (spec.backing) args.push('-b', spec.backing.path, '-F', spec.backing.format);
+  args.push(path);
+  if (spec.sizeBytes !== undefined) args.push(String(spec.sizeBytes));
+  await runCommand(options.qemuImg, args, options.timeoutMs, undefined, { signal: options.signal });
+}
+
+/** `qemu-img commit -q`: writes an overlay's data into its backing file. */
+export async function commitImage(overlayPath: string, options: QemuImgOptions): Promise<void> {
+  await runCommand(options.qemuImg, ['commit', '-q', overlayPath], options.timeoutMs, undefined, {
+    signal: options.signal,
+  });
+}
+
+/**
+ * Reads the image's metadata. `-U` (no locks): a running QEMU may hold the image. Rejects with the
+ * CommandError of a failed run, or when the answer has no format or size.
+ */
+export async function imageInfo(
+  path: string,
+  options: QemuImgOptions,
+  how: ImageInfoOptions = {},
+): Promise<ImageInfo> {
+  const args = ['info', '--output=json', ...(how.backingChain ? ['--backing-chain'] : []), '-U'];
+  if (how.format) args.push('-f', how.format);
+  const out = await runCommand(options.qemuImg, [...args, path], options.timeoutMs, undefined, {
+    signal: options.signal,
+  });
+  return parseImageInfo(out, path);
+}
+
+/** Reads `length` bytes at `offset` of the guest-visible disk; fewer at its end. */
+export type ImageRead = (offset: number, length: number) => Promise<Buffer>;
+
+/** The first MiB holds an MBR, a GPT header and 128 entries: one qemu-img run for the usual disk. */
+const HEAD_BYTES = 1024 * 1024;
+
+/**
+ * Reads an image through `qemu-img dd -U` (which reads any format, unlocked) into a temporary raw
+ * file. The first MiB is read once and kept; `close` removes the directory.
+ */
+export async function imageReader(
+  path: string,
+  format: string,
+  options: QemuImgOptions,
+): Promise<{ read: ImageRead; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-inspect-'));
+  let n = 0;
+  const dd = async (skip: number, count: number): Promise<Buffer> => {
+    const out = join(dir, `read-${n++}.raw`);
+    const args = ['dd', '-U', '-f', format, '-O', 'raw', 'bs=512', `skip=${skip}`, `count=${count}`];
+    await runCommand(options.qemuImg, [...args, `if=${path}`, `of=${out}`], options.timeoutMs, undefined, {
+      signal: options.signal,
+    });
+    const data = await readFile(out);
+    await rm(out, { force: true });
+    return data;
+  };
+  let head: Promise<Buffer> | undefined;
+  const read: ImageRead = async (offset, length) => {
+    head ??= dd(0, HEAD_BYTES / 512);
+    const cached = await head;
+    // A head shorter than asked for is the whole disk.
+    if (offset + length <= HEAD_BYTES || cached.length < HEAD_BYTES)
+      return cached.subarray(offset, offset + length);
+    const skip = Math.floor(offset / 512);
+    const data = await dd(skip, Math.ceil((offset + length) / 512) - skip);
+    return data.subarray(offset - skip * 512, offset - skip * 512 + length);
+  };
+  return { read, close: () => rm(dir, { recursive: true, force: true }) };
+}
