@@ -19,6 +19,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/apps dist/apps
 COPY --from=build /app/dist/libs/contracts dist/libs/contracts
 COPY --from=build /app/dist/libs/platform dist/libs/platform
+COPY --from=build /app/dist/libs/qemu dist/libs/qemu
 COPY --from=build /app/tools/register-paths.js tools/register-paths.js
 USER node
 # SIGTERM reaches node directly (exec), so each service drains in-flight work before it exits.

@@ -14,3 +14,13 @@ else
   docker-compose config -q
 fi
 echo "docker-compose.yml is valid"
+
+# The runtime image copies dist/libs/<lib> one by one: a library the services import but the image
+# leaves out builds fine and fails only when a container starts. Every lib but the test helpers counts.
+for lib in libs/*/; do
+  name=$(basename "$lib")
+  [ "$name" = testing ] && continue
+  grep -q "^COPY --from=build /app/dist/libs/$name dist/libs/$name\$" Dockerfile \
+    || { echo "Dockerfile: the runtime image does not copy dist/libs/$name" >&2; exit 1; }
+done
+echo "Dockerfile copies every runtime library"
