@@ -34,4 +34,17 @@ describe('runCommand', () => {
       kind: 'aborted',
     });
   });
+
+  it('keeps the exit status and stdout of a failure, and shows stdout as it comes', async () => {
+    const seen: string[] = [];
+    const err = await runCommand('sh', ['-c', 'echo first; echo second; exit 1'], 5000, undefined, {
+      onStdout: (chunk) => seen.push(chunk),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ kind: 'failed', exitCode: 1, stdout: 'first\nsecond\n' });
+    expect(seen.join('')).toBe('first\nsecond\n');
+  });
 });

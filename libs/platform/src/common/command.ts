@@ -10,6 +10,9 @@ export class CommandError extends Error {
     readonly command: string,
     readonly kind: 'failed' | 'timeout' | 'spawn' | 'aborted',
     readonly lines: string[],
+    /** For `failed`: the exit status, and what it wrote to stdout (some tools answer there). */
+    readonly exitCode: number | null = null,
+    readonly stdout = '',
   ) {
     super(`${command}: ${lines[0] ?? kind}`);
     this.name = 'CommandError';
@@ -27,6 +30,8 @@ export interface RunCommandOptions {
   signal?: AbortSignal;
   /** Added to the environment (which always gets `LC_ALL=C`). */
   env?: Record<string, string>;
+  /** Sees stdout as it comes (progress lines), besides the whole of it at the end. */
+  onStdout?: (chunk: string) => void;
 }
 
 /**
@@ -68,9 +73,20 @@ export function runCommand(
           .split('\n')
           .map((l) => l.trim())
           .filter((l) => l !== '');
-        reject(new CommandError(command, 'failed', lines.length ? lines : [err.message]));
+        const code = (err as { code?: unknown }).code;
+        reject(
+          new CommandError(
+            command,
+            'failed',
+            lines.length ? lines : [err.message],
+            typeof code === 'number' ? code : null,
+            stdout,
+          ),
+        );
       },
     );
+    if (options.onStdout)
+      child.stdout?.on('data', (chunk: Buffer | string) => options.onStdout!(chunk.toString()));
     // A command that exits without reading its input would fail the write with EPIPE, an 'error'
     // event that crashes the process when unhandled; the exit itself is reported above.
     child.stdin?.on('error', () => undefined);

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '@ferry/platform';
+import { CommandError, runCommand } from '@ferry/platform';
 import type { ImageInfo } from './image-info';
 import { parseImageInfo } from './image-info';
 
@@ -36,6 +36,8 @@ export interface QemuImg {
   info(path: string, how?: ImageInfoOptions): Promise<ImageInfo>;
   create(path: string, spec: CreateImageSpec): Promise<void>;
   commit(overlayPath: string): Promise<void>;
+  convert(source: string, target: string, spec: ConvertSpec): Promise<void>;
+  compare(a: { path: string; format: string }, b: { path: string; format: string }): Promise<CompareResult>;
 }
 
 /** The real qemu-img, every run through `runCommand` with `options.timeoutMs`. */
@@ -44,6 +46,8 @@ export function createQemuImg(options: QemuImgOptions): QemuImg {
     info: (path, how) => imageInfo(path, options, how),
     create: (path, spec) => createImage(path, spec, options),
     commit: (overlayPath) => commitImage(overlayPath, options),
+    convert: (source, target, spec) => convertImage(source, target, spec, options),
+    compare: (a, b) => compareImages(a, b, options),
   };
 }
 
@@ -123,4 +127,77 @@ export async function imageReader(
     return data.subarray(offset - skip * 512, offset - skip * 512 + length);
   };
   return { read, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface ConvertSpec {
+  /** The source's format (`-f`): never probed, for the reason `ImageInfoOptions.format` gives. */
+  sourceFormat: string;
+  /** The result's format (`-O`). */
+  format: string;
+  /** Called as qemu-img reports progress, with the share done (0 to 100, rising). */
+  onProgress?: (percent: number) => void;
+}
+
+/** `qemu-img convert -p` prints `    (12.34/100%)` and a carriage return as it goes. */
+const PROGRESS = /\((\d+(?:\.\d+)?)\/100%\)/g;
+
+/** The last share of the work qemu-img reports in `text`, or undefined when it reports none. */
+export function lastProgress(text: string): number | undefined {
+  let last: number | undefined;
+  for (const m of text.matchAll(PROGRESS)) last = Number(m[1]);
+  return last;
+}
+
+/**
+ * `qemu-img convert -p -f <source format> -O <format>`: the guest-visible bytes of `source` (its whole
+ * backing chain, any extents its descriptor names) into one image at `target`. Rejects with the
+ * CommandError of a failed run, whose lines carry qemu-img's reason.
+ */
+export async function convertImage(
+  source: string,
+  target: string,
+  spec: ConvertSpec,
+  options: QemuImgOptions,
+): Promise<void> {
+  let reported = -1;
+  const onStdout = spec.onProgress
+    ? (chunk: string) => {
+        const percent = lastProgress(chunk);
+        if (percent !== undefined && percent > reported) spec.onProgress!((reported = percent));
+      }
+    : undefined;
+  const args = ['convert', '-p', '-f', spec.sourceFormat, '-O', spec.format, source, target];
+  await runCommand(options.qemuImg, args, options.timeoutMs, undefined, { signal: options.signal, onStdout });
+}
+
+/**
+ * What a compare found: the same guest-visible bytes, the first offset where they differ (sector
+ * aligned, as qemu-img reports it), or different virtual sizes (then no offset).
+ */
+export type CompareResult = { identical: true } | { identical: false; firstDifferenceAt: number | null };
+
+/**
+ * Whether two images hold the same guest-visible disk: the same virtual size, then `qemu-img compare
+ * -U -f <a format> -F <b format> a b`. Not `-s`: strict mode also compares allocation, so a sparse raw
+ * and its qcow2 copy would differ. Exit 1 (a mismatch) is an answer; any other failure rejects.
+ */
+export async function compareImages(
+  a: { path: string; format: string },
+  b: { path: string; format: string },
+  options: QemuImgOptions,
+): Promise<CompareResult> {
+  const [ia, ib] = await Promise.all([
+    imageInfo(a.path, options, { format: a.format }),
+    imageInfo(b.path, options, { format: b.format }),
+  ]);
+  if (ia.virtualSizeBytes !== ib.virtualSizeBytes) return { identical: false, firstDifferenceAt: null };
+  const args = ['compare', '-U', '-f', a.format, '-F', b.format, a.path, b.path];
+  try {
+    await runCommand(options.qemuImg, args, options.timeoutMs, undefined, { signal: options.signal });
+    return { identical: true };
+  } catch (err) {
+    if (!(err instanceof CommandError) || err.exitCode !== 1) throw err;
+    const offset = /offset (\d+)/.exec(err.stdout)?.[1];
+    return { identical: false, firstDifferenceAt: offset === undefined ? null : Number(offset) };
+  }
 }
