@@ -16,6 +16,8 @@ function stubImg(answer: (path: string) => Promise<ImageInfo>): QemuImg & { path
     },
     create: () => Promise.reject(new Error('not used')),
     commit: () => Promise.reject(new Error('not used')),
+    convert: () => Promise.reject(new Error('not used')),
+    compare: () => Promise.reject(new Error('not used')),
   };
 }
 
