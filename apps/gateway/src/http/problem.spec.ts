@@ -75,7 +75,11 @@ describe('toProblem', () => {
       expect(p.detail).not.toContain('5432');
     }
     expect(logger.error).not.toHaveBeenCalled();
-    expect(logger.warn).toHaveBeenCalledTimes(2);
+    // An outage is logged once every 5 s, not once per request (noteDatabaseUnavailable).
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ msg: 'database unavailable', answered: 1 }),
+    );
   });
 
   it('hides unknown errors behind INTERNAL and logs them', () => {

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { HttpException } from '@nestjs/common';
 import type { ErrorCode } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
-import { isPgUnavailable } from '@ferry/platform';
+import { isPgUnavailable, noteDatabaseUnavailable } from '@ferry/platform';
 import { errorCodeOfHttpStatus, httpStatusOf } from './http-status';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -66,8 +66,7 @@ export function toProblem(err: unknown, url: string, requestId: string, logger: 
   }
   if (isPgUnavailable(err)) {
     // The gateway's own Postgres (API keys, idempotency keys) is down: "retry later", not a bug.
-    const e = err as Error;
-    logger.warn({ msg: 'database unavailable', url, error: e.message });
+    noteDatabaseUnavailable(logger, url, err);
     return problem('UNAVAILABLE', 503, 'the database is unavailable; retry later', url, requestId);
   }
   if (err instanceof HttpException) {
