@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /**
  * A command that failed: it could not be started (`spawn`), ran past its limit (`timeout`), was
@@ -32,7 +33,16 @@ export interface RunCommandOptions {
   env?: Record<string, string>;
   /** Sees stdout as it comes (progress lines), besides the whole of it at the end. */
   onStdout?: (chunk: string) => void;
+  /**
+   * The kernel kills the command (SIGKILL) if this process dies, even by `kill -9`, through
+   * util-linux's `setpriv --pdeathsig` (where it exists). For long work a crash must not leave
+   * running: a convert still writing a file that a resumed operation writes again.
+   */
+  dieWithParent?: boolean;
 }
+
+const SETPRIV = '/usr/bin/setpriv';
+let setprivPresent: boolean | undefined;
 
 /**
  * Runs a command with a timeout (SIGKILL), in the C locale; resolves stdout, rejects with a
@@ -48,10 +58,15 @@ export function runCommand(
   const command = [file, ...args].join(' ');
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(new CommandError(command, 'aborted', ['aborted']));
+  setprivPresent ??= existsSync(SETPRIV);
+  const [bin, argv] =
+    options.dieWithParent && setprivPresent
+      ? [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...args]]
+      : [file, args];
   return new Promise((resolve, reject) => {
     const child = execFile(
-      file,
-      args,
+      bin,
+      argv,
       {
         timeout: timeoutMs,
         maxBuffer: 32 * 1024 * 1024,
