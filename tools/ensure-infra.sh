@@ -28,6 +28,10 @@ command -v nats-server >/dev/null || { log "installing nats-server"; apt_install
 command -v pg_isready >/dev/null || { log "installing postgresql"; apt_install postgresql postgresql-client; }
 command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null \
   || { log "installing qemu-system-x86 and qemu-utils"; apt_install qemu-system-x86 qemu-utils; }
+# Debian 12's nbdkit package holds the curl plugin and the retry filter (@ferry/qemu's streaming import).
+command -v nbdkit >/dev/null || { log "installing nbdkit"; apt_install nbdkit; }
+# The curl CLI: the sequential floor of the vSphere import bench (test/bench/import-vsphere.ts).
+command -v curl >/dev/null || { log "installing curl"; apt_install curl; }
 # libvirtd is in /usr/sbin, which a non-root PATH may lack.
 command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbin/libvirtd ]; } || {
   log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
@@ -43,11 +47,24 @@ compgen -G '/boot/vmlinuz-*' >/dev/null \
   || { log "installing linux-image-amd64 (the kernel of libguestfs's appliance)"; apt_install linux-image-amd64; }
 { [ -x /usr/sbin/sfdisk ] && [ -x /usr/sbin/mkfs.ext4 ] && [ -x /usr/sbin/mkfs.vfat ] && command -v mcopy >/dev/null; } \
   || { log "installing fdisk, e2fsprogs, dosfstools and mtools"; apt_install fdisk e2fsprogs dosfstools mtools; }
+# The bootable test guest (tools/build-boot-guest.sh, for libs/testing's buildBootableGuest): busybox-static
+# for its initramfs (no libc there), syslinux (installs into a FAT image through mtools) and
+# syslinux-common (mbr.bin), cpio for the initramfs, kmod's depmod for the cloud kernel's modules.dep.
+# (Installing busybox-static regenerates the host's initramfs once: initramfs-tools uses busybox.)
+{ [ "$(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null)" = 'install ok installed' ] && command -v syslinux >/dev/null \
+  && [ -f /usr/lib/syslinux/mbr/mbr.bin ] && command -v cpio >/dev/null && { command -v depmod >/dev/null || [ -x /usr/sbin/depmod ]; }; } \
+  || { log "installing busybox-static, syslinux, syslinux-common, cpio and kmod"; apt_install busybox-static syslinux syslinux-common cpio kmod; }
+# Its kernel is linux-image-cloud-amd64's, fetched with apt-get download (never installed): the lists must know it.
+apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || { log "updating apt's lists"; as_root apt-get update -qq; }
 # The appliance is checked the way the tests use it (tools/ensure-libguestfs.sh: one boot, cached).
 bash "$(dirname "$0")/ensure-libguestfs.sh"
 # vcsim, the vSphere simulator the inspector is tested against: built from Debian's govmomi with
 # Debian's Go and cached under /var/cache/ferry (tools/ensure-vcsim.sh; it installs Go when missing).
 bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null
+# The bootable test guest, both variants, built here once so CI caches the images and the kernel .deb
+# under /var/cache/ferry and no test waits on the network; later runs only check the key (~1 s).
+bash "$(dirname "$0")/build-boot-guest.sh" --vmware-traits >/dev/null
+bash "$(dirname "$0")/build-boot-guest.sh" >/dev/null
 
 # The CloudStack signer's test compares against the `cs` client; it installs for Debian's python3.
 /usr/bin/python3 -c 'import cs' 2>/dev/null || { log "installing python3-cs"; apt_install python3-cs; }

@@ -5,3 +5,4 @@ export * from './libvirtd';
 export * from './vcsim';
 export * from './guest-image';
 export * from './postgres-server';
+export * from './bootable-guest';
