@@ -34,8 +34,9 @@ export function setupOpenApi(app: INestApplication): void {
         'refuses before any route (malformed JSON 400, unknown route 404, body too large 413, a path segment over ' +
         '256 characters 414, a body that is not JSON 415, headers too large 431), is application/problem+json ' +
         '(RFC 9457) with a `code`; every 503 carries `Retry-After`. Bodies are JSON; an empty body with ' +
-        '`Content-Type: application/json` is `{}`. Send `Authorization: Bearer <api key>`; reads need viewer, ' +
-        'changes operator, key management admin. POSTs that create resources accept an `Idempotency-Key` header. ' +
+        '`Content-Type: application/json` is `{}`. Send `Authorization: Bearer <api key>`; reads need viewer ' +
+        "(a VM's serial console needs operator: it can show what was typed at a login prompt), changes " +
+        'operator, key management admin. POSTs that create resources accept an `Idempotency-Key` header. ' +
         '/health (also at the root) needs no key. This document is also at /openapi.yaml.',
     )
     .setVersion('1')

@@ -1,11 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiCreatedResponse,
+  ApiExtraModels,
+  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiProperty,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { VmAction } from '@ferry/contracts';
 import {
@@ -15,6 +18,8 @@ import {
   RESOURCE_ID_API,
   VM_ACTIONS,
   VmActionAcceptedDto,
+  VmConsoleDto,
+  VmConsoleQuery,
   VmDto,
   VmIdRequest,
   VmSubjects,
@@ -23,7 +28,9 @@ import {
 import { FerryClient } from '@ferry/platform';
 import { IsIn } from 'class-validator';
 import type { FastifyReply } from 'fastify';
+import { RequireRole } from '../auth/roles';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { preferredMediaType } from '../http/media-type';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 class VmActionParams {
@@ -35,6 +42,18 @@ class VmActionParams {
   @IsIn(VM_ACTIONS)
   action!: VmAction;
 }
+
+const CONSOLE_TYPES = ['application/json', 'text/plain'] as const;
+
+const CONSOLE_DESCRIPTION =
+  "The end of the VM's serial console (ttyS0), whatever its state: this boot's since its last start, kept after " +
+  'QEMU exits (a guest that powered off or crashed), or with `?boot=previous` the boot before it. Operators only: ' +
+  'a console shows what is typed at a login prompt and what a guest prints at boot (cloud-init can print generated ' +
+  'passwords), which a viewer key must not read. Only the end of the log is returned (`?tail=` bytes, 64 KiB by ' +
+  'default, at most 1 MiB), as UTF-8 with invalid bytes replaced and carriage returns removed; the log itself grows ' +
+  'for as long as the VM runs and starts anew at each start. JSON by default; `Accept: text/plain` gets the text ' +
+  'alone (with `Last-Modified` and `X-Console-Truncated`). Never cached (`Cache-Control: no-store`). A VM that ' +
+  'never started has an empty console; 404 for an unknown VM.';
 
 const ACTION_SUBJECTS = {
   start: VmSubjects.START,
@@ -75,6 +94,40 @@ export class VmsController {
   @ApiErrors(400, 401, 404, 503, 504)
   get(@Param() params: VmIdRequest): Promise<VmDto> {
     return this.client.send(VmSubjects.GET, { id: params.id });
+  }
+
+  @Get(':id/console')
+  @RequireRole('operator')
+  @ApiExtraModels(VmConsoleDto)
+  @ApiHeader({
+    name: 'Accept',
+    required: false,
+    description: '`text/plain` for the console text alone; JSON (VmConsoleDto) otherwise.',
+  })
+  @ApiOkResponse({
+    description: CONSOLE_DESCRIPTION,
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(VmConsoleDto) } },
+      'text/plain': { schema: { type: 'string' } },
+    },
+  })
+  @ApiErrors(400, 401, 403, 404, 503, 504)
+  async console(
+    @Param() params: VmIdRequest,
+    @Query() query: VmConsoleQuery,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<VmConsoleDto | string> {
+    const log = await this.client.send(VmSubjects.CONSOLE, {
+      id: params.id,
+      ...(query.tail !== undefined ? { tailBytes: query.tail } : {}),
+      ...(query.boot !== undefined ? { boot: query.boot } : {}),
+    });
+    void reply.header('cache-control', 'no-store').header('vary', 'Accept');
+    if (preferredMediaType(accept, CONSOLE_TYPES) === 'application/json') return log;
+    void reply.type('text/plain; charset=utf-8').header('x-console-truncated', String(log.truncated));
+    if (log.updated_at) void reply.header('last-modified', new Date(log.updated_at).toUTCString());
+    return log.text;
   }
 
   @Delete(':id')

@@ -1,12 +1,23 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { VmActionAcceptedDto, VmDto, VmListDto } from '@ferry/contracts';
-import { CreateVmRequest, ListVmsRequest, VmIdRequest, VmStopRequest, VmSubjects } from '@ferry/contracts';
+import type { VmActionAcceptedDto, VmConsoleDto, VmDto, VmListDto } from '@ferry/contracts';
+import {
+  CreateVmRequest,
+  ListVmsRequest,
+  VmConsoleRequest,
+  VmIdRequest,
+  VmStopRequest,
+  VmSubjects,
+} from '@ferry/contracts';
+import { VmConsoleService } from './vm-console.service';
 import { VmsService } from './vms.service';
 
 @Controller()
 export class VmsController {
-  constructor(private readonly vms: VmsService) {}
+  constructor(
+    private readonly vms: VmsService,
+    private readonly consoles: VmConsoleService,
+  ) {}
 
   @MessagePattern(VmSubjects.CREATE)
   create(@Payload() req: CreateVmRequest): Promise<VmDto> {
@@ -47,5 +58,10 @@ export class VmsController {
   @MessagePattern(VmSubjects.RECONCILE)
   reconcile(@Payload() req: VmIdRequest): Promise<VmDto> {
     return this.vms.reconcile(req.id);
+  }
+
+  @MessagePattern(VmSubjects.CONSOLE)
+  console(@Payload() req: VmConsoleRequest): Promise<VmConsoleDto> {
+    return this.consoles.read(req);
   }
 }

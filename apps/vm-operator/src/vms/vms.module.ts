@@ -14,6 +14,7 @@ import { VmsRepository } from './vms.repository';
 import { VmsService } from './vms.service';
 import { HostFit } from './host-fit';
 import { VmDeletion } from './vm-deletion';
+import { VmConsoleService } from './vm-console.service';
 
 @Module({
   imports: [TemplatesModule],
@@ -23,6 +24,7 @@ import { VmDeletion } from './vm-deletion';
     DevicesRepository,
     DevicesService,
     VmsService,
+    VmConsoleService,
     HostFit,
     VmDeletion,
     VmTransitions,

@@ -30,6 +30,7 @@ import type {
   VmListDto,
   VmStopRequest,
 } from '../vms/vm.dto';
+import type { VmConsoleDto, VmConsoleRequest } from '../vms/vm-console.dto';
 import type { VmEventData } from '../vms/vm.events';
 import type { VmSubjects } from '../vms/vm.subjects';
 import type {
@@ -121,6 +122,7 @@ interface DeviceRpc {
   [DeviceSubjects.DETACH]: Rpc<DeviceRefRequest, { deviceId: string }>;
   [DeviceSubjects.LIST]: Rpc<VmDevicesRequest, DeviceListDto>;
   [DeviceSubjects.POWER_STATE]: Rpc<VmDevicesRequest, PowerStateDto>;
+  [VmSubjects.CONSOLE]: Rpc<VmConsoleRequest, VmConsoleDto>;
   [DeviceSubjects.SNAPSHOT]: Rpc<DeviceRefRequest, SnapshotDto>;
   [DeviceSubjects.CONSOLIDATE]: Rpc<DeviceRefRequest, { deviceId: string }>;
 }

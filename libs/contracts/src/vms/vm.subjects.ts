@@ -9,4 +9,6 @@ export const VmSubjects = {
   RESTART: 'vm-operator.vm.restart',
   /** Re-checks one VM's record against its QEMU (the observer's repair); replies the VM as it now is. */
   RECONCILE: 'vm-operator.vm.reconcile',
+  /** The end of a VM's serial console log (ttyS0), readable whether or not it runs. */
+  CONSOLE: 'vm-operator.vm.console',
 } as const;

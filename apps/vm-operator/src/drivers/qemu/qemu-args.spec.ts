@@ -6,6 +6,7 @@ const paths = {
   auxQmpSocket: '/run/ferry/vm-1/qmp-aux.sock',
   pidFile: '/run/ferry/vm-1/qemu.pid',
   logFile: '/run/ferry/vm-1/qemu.log',
+  serialLog: '/run/ferry/vm-1/serial.log',
 };
 
 describe('qemuArgs', () => {
@@ -18,6 +19,23 @@ describe('qemuArgs', () => {
     expect(args[args.indexOf('-smp') + 1]).toBe('2');
     expect(args[args.indexOf('-m') + 1]).toBe('512M');
     expect(args).toContain('virtio-scsi-pci,id=scsi0');
+  });
+
+  it("writes the serial console to the VM's serial.log, where it outlives QEMU", () => {
+    const args = qemuArgs({ id: 'vm-1', cpuCount: 1, ramMiB: 64, machine: 'q35', disks: [] }, paths, 'tcg');
+    expect(args[args.indexOf('-chardev') + 1]).toBe(`file,id=serial0,path=${paths.serialLog}`);
+    expect(args[args.indexOf('-serial') + 1]).toBe('chardev:serial0');
+    // One serial port, and not the `-serial none` of old.
+    expect(args.filter((a) => a === '-serial')).toHaveLength(1);
+  });
+
+  it("doubles a comma in the serial log's path, as QEMU's option syntax needs", () => {
+    const args = qemuArgs(
+      { id: 'vm-1', cpuCount: 1, ramMiB: 64, machine: 'q35', disks: [] },
+      { ...paths, serialLog: '/run/a,b/vm-1/serial.log' },
+      'tcg',
+    );
+    expect(args[args.indexOf('-chardev') + 1]).toBe('file,id=serial0,path=/run/a,,b/vm-1/serial.log');
   });
 
   it('passes cold-plugged disks as JSON blockdevs, so a comma in a path stays a path', () => {

@@ -35,6 +35,11 @@ export interface RuntimePaths {
   auxQmpSocket: string;
   pidFile: string;
   logFile: string;
+  /**
+   * The guest's serial console (ttyS0), as QEMU writes it: a start moves the last one to
+   * `serial.log.1` and QEMU begins a fresh file. It grows without limit while the VM runs.
+   */
+  serialLog: string;
 }
 
 export function assertSafeId(kind: string, value: string): void {
@@ -110,6 +115,11 @@ export function scsiDeviceProps(deviceId: string, scsiId: number): Record<string
   };
 }
 
+/** QEMU's option syntax (`-chardev a=b,c=d`) reads a doubled comma as a comma of the value. */
+function optionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
 /**
  * The whole command line of one VM, as an argument array (never through a shell). QEMU daemonizes
  * itself (it forks, calls setsid and writes the pid file), so VMs outlive vm-operator.
@@ -132,8 +142,12 @@ export function qemuArgs(spec: VmSpec, paths: RuntimePaths, accel: Accelerator):
     `${spec.ramMiB}M`,
     '-display',
     'none',
+    // ttyS0 goes to a file that outlives QEMU, so the console of a guest that powered off or crashed
+    // can still be read. `file` truncates on open: serial.log is this boot's console only.
+    '-chardev',
+    `file,id=serial0,path=${optionValue(paths.serialLog)}`,
     '-serial',
-    'none',
+    'chardev:serial0',
     '-monitor',
     'none',
     '-qmp',

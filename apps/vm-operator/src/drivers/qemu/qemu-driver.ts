@@ -5,6 +5,8 @@ import { Logger } from '@nestjs/common';
 import { commandReason, isProcessRunning, runCommand } from '@ferry/platform';
 import { commitImage, createImage, probeKvm, QmpClient } from '@ferry/qemu';
 import type { Accelerator, DiskSpec, RuntimePaths, ScsiAddress, VmSpec } from './qemu-args';
+import type { LogTail, TailOptions } from './serial-console';
+import { previousLogOf, readLogTail, rotateLog } from './serial-console';
 import {
   assertSafeId,
   blockdevOptions,
@@ -23,7 +25,7 @@ const COMMIT_TIMEOUT_MS = 30 * 60_000;
 const MAX_SOCKET_PATH = 107;
 
 export interface QemuDriverOptions {
-  /** Base directory; each VM gets `<runtimeDir>/<vmId>/` with qmp.sock, qemu.pid and qemu.log. */
+  /** Base directory; each VM gets `<runtimeDir>/<vmId>/` with qmp.sock, qemu.pid, qemu.log and serial.log. */
   runtimeDir: string;
   qemuBinary: string;
   /** How long a guest gets to honour ACPI power-down before `quit`, in ms. */
@@ -88,6 +90,7 @@ export class QemuDriver {
       auxQmpSocket: join(dir, 'qmp-aux.sock'),
       pidFile: join(dir, 'qemu.pid'),
       logFile: join(dir, 'qemu.log'),
+      serialLog: join(dir, 'serial.log'),
     };
     if (paths.auxQmpSocket.length > MAX_SOCKET_PATH) {
       throw new Error(
@@ -125,6 +128,7 @@ export class QemuDriver {
     const paths = this.paths(spec.id);
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await rm(paths.qmpSocket, { force: true });
+    await rotateLog(paths.serialLog);
     const accelerator = await this.accelerator();
     try {
       // With -daemonize the launcher exits once QEMU is initialised; a bad argument fails it here.
@@ -177,6 +181,15 @@ export class QemuDriver {
 
   async status(vmId: string): Promise<{ status: string; running: boolean }> {
     return (await this.connect(vmId)).execute('query-status');
+  }
+
+  /**
+   * The end of the VM's serial console log: this boot's (`current`, kept after QEMU exits) or the one
+   * before its last start (`previous`). Empty when there is none (a VM that never started).
+   */
+  async readConsole(vmId: string, boot: 'current' | 'previous', options: TailOptions): Promise<LogTail> {
+    const { serialLog } = this.paths(vmId);
+    return readLogTail(boot === 'previous' ? previousLogOf(serialLog) : serialLog, options);
   }
 
   /** ACPI power-down, then `quit` after the grace period, then SIGKILL: it always ends. */
