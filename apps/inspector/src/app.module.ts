@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { PlatformModule } from '@ferry/platform';
 import type { InspectorConfig } from './config/inspector.config';
 import { INSPECTOR_DATABASE } from './database/inspector.database';
+import { ExportModule } from './export/export.module';
 import { InspectorModule } from './inspector/inspector.module';
 
 @Module({})
@@ -13,6 +14,7 @@ export class AppModule {
       imports: [
         PlatformModule.forService({ service: 'inspector', config, database: INSPECTOR_DATABASE }),
         InspectorModule,
+        ExportModule,
       ],
     };
   }

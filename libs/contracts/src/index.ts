@@ -37,4 +37,5 @@ export * from './inspector/inspector.dto';
 export * from './inspector/inspector.events';
 export * from './inspector/inspector.subjects';
 export * from './inspector/guest-facts';
+export * from './inspector/export.dto';
 export * from './inspector/vsphere-facts';

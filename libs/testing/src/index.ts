@@ -3,6 +3,7 @@ export * from './processes';
 export * from './config-docs';
 export * from './libvirtd';
 export * from './vcsim';
+export * from './vcsim-disks';
 export * from './guest-image';
 export * from './postgres-server';
 export * from './bootable-guest';

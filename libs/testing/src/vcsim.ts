@@ -132,17 +132,30 @@ export class VcsimProbe {
     );
   }
 
-  private async call(inner: string): Promise<string> {
-    if (!this.cookie) {
-      await this.post(
-        `<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>${escapeXml(this.sim.username)}</userName><password>${escapeXml(this.sim.password)}</password></Login>`,
-      );
-    }
+  /** The probe's own session, as a `Cookie` header value (for vcsim's `/folder` file service). */
+  async sessionCookie(): Promise<string> {
+    await this.login();
+    return this.cookie;
+  }
+
+  /**
+   * One SOAP call in the probe's session: `inner` is the Body's element (`xsi` is bound to the
+   * XMLSchema-instance namespace); returns the response text. A fault rejects.
+   */
+  async call(inner: string): Promise<string> {
+    await this.login();
     return this.post(inner);
   }
 
+  private async login(): Promise<void> {
+    if (this.cookie) return;
+    await this.post(
+      `<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>${escapeXml(this.sim.username)}</userName><password>${escapeXml(this.sim.password)}</password></Login>`,
+    );
+  }
+
   private post(inner: string): Promise<string> {
-    const envelope = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${inner}</soapenv:Body></soapenv:Envelope>`;
+    const envelope = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${inner}</soapenv:Body></soapenv:Envelope>`;
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         this.sim.url,
@@ -174,6 +187,7 @@ export class VcsimProbe {
   }
 }
 
-function escapeXml(s: string): string {
+/** Escapes text for an XML element. */
+export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -1,5 +1,10 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  INSPECTOR_EXPORT_LEASE_MS,
+  INSPECTOR_EXPORT_MAX_LEASE_MS,
+  INSPECTOR_EXPORT_MIN_LEASE_MS,
+} from '@ferry/contracts';
 import { EnvBoolean, PlatformConfig } from '@ferry/platform';
 
 export class InspectorConfig extends PlatformConfig {
@@ -63,6 +68,23 @@ export class InspectorConfig extends PlatformConfig {
   @Min(1000)
   @Max(24 * 3_600_000)
   INSPECTOR_VSPHERE_TASK_TIMEOUT_MS = 900_000;
+
+  /** An export's lease when `inspector.export.open` names none, in ms: past it the export is closed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(INSPECTOR_EXPORT_MIN_LEASE_MS)
+  @Max(INSPECTOR_EXPORT_MAX_LEASE_MS)
+  INSPECTOR_EXPORT_LEASE_MS = INSPECTOR_EXPORT_LEASE_MS;
+
+  /**
+   * How soon a disk reader is told to ask `inspector.export.session` again, in ms (at most half the
+   * lease): well under vCenter's idle session timeout (30 min by default), which each ask resets.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(1_800_000)
+  INSPECTOR_EXPORT_SESSION_REFRESH_MS = 300_000;
 
   /**
    * How deep local inspection goes: `virt-inspector` (libguestfs: OS, filesystems, fstab hazards;

@@ -7,6 +7,7 @@ import { SourceFactory } from '../sources/source-factory';
 import { InspectorController } from './inspector.controller';
 import { InspectorService } from './inspector.service';
 
+/** Seed 000's inspector: the run, its queue and the runner; it lends exports its cipher, runner and sources. */
 @Module({
   controllers: [InspectorController],
   providers: [
@@ -20,5 +21,6 @@ import { InspectorService } from './inspector.service';
       useFactory: (config: InspectorConfig) => new CredentialsCipher(config.INSPECTOR_CREDENTIALS_KEY),
     },
   ],
+  exports: [CredentialsCipher, InspectionRunner, SourceFactory],
 })
 export class InspectorModule {}

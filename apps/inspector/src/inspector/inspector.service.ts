@@ -21,6 +21,7 @@ import { InspectionRunner, OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
 import { SourceFactory } from '../sources/source-factory';
 import type { InspectionSource } from '../sources/source';
 import { SourceFatalError } from '../sources/source';
+import { errorOfOpen, openFailure } from '../sources/source-errors';
 import { sdkUrl } from '../sources/vsphere/soap-transport';
 
 /** How long a stop or a VM's cancel waits for the running inspection to wind down, in ms. */
@@ -285,20 +286,4 @@ function canceling(): FerryError {
 function notRunning(run: RunRecord | null): FerryError {
   const state: InspectorState = run?.state ?? 'ready';
   return FerryError.notFound(`the inspector is not running (${state})`, { state });
-}
-
-function openFailure(err: unknown): string {
-  if (err instanceof SourceFatalError) return err.fault ? `${err.fault}: ${err.message}` : err.message;
-  return `cannot connect to the source: ${(err as Error).message}`;
-}
-
-function errorOfOpen(err: unknown, message: string): FerryError {
-  if (err instanceof SourceFatalError) {
-    const details = err.fault ? { fault: err.fault } : {};
-    if (err.kind === 'auth')
-      return new FerryError('VALIDATION', `vCenter refused the credentials: ${message}`, details);
-    if (err.kind === 'unreachable')
-      return new FerryError('UNAVAILABLE', `vCenter is unreachable: ${message}`, details);
-  }
-  return new FerryError('INTERNAL', message);
 }

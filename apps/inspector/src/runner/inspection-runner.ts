@@ -60,6 +60,7 @@ export class InspectionRunner
   private readonly active = new Map<string, ActiveVm>();
   private readonly chains = new Set<Promise<void>>();
   private readonly sources = new Map<string, Promise<InspectionSource>>();
+  private readonly recoveries: (() => Promise<void>)[] = [];
   private loop?: Promise<void>;
   private wake?: () => void;
   private kicked = false;
@@ -119,6 +120,15 @@ export class InspectionRunner
 
   isAlive(replicaId: string): Promise<boolean> {
     return this.liveness.isAlive(replicaId);
+  }
+
+  /**
+   * Adds work to every recovery pass (at start-up, once this replica holds its liveness lock, and
+   * every RECOVER_EVERY polls), so that other features' leftovers (exports' snapshots) are found on
+   * the same schedule. The work should return quickly and handle its own errors.
+   */
+  addRecovery(work: () => Promise<void>): void {
+    this.recoveries.push(work);
   }
 
   private async run(): Promise<void> {
@@ -500,6 +510,11 @@ export class InspectionRunner
       await this.removeLeftoverSnapshots();
     } catch (err) {
       this.logger.error({ msg: 'inspector recovery failed', error: (err as Error).message });
+    }
+    for (const work of this.recoveries) {
+      await work().catch((err: unknown) =>
+        this.logger.error({ msg: 'recovery failed', error: (err as Error).message }),
+      );
     }
   }
 

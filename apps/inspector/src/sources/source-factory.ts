@@ -7,9 +7,14 @@ import { LocalSource } from './local/local-source';
 import type { NoopSpec } from './noop-source';
 import { NoopSource } from './noop-source';
 import type { InspectionSource } from './source';
+import type { VsphereCredentials, VsphereSourceConfig } from './vsphere/vsphere-config';
+import { VsphereSession } from './vsphere/vsphere-session';
 import { VsphereSource } from './vsphere/vsphere-source';
 
-/** Makes a run's source from what the run stored (its description and, for vSphere, the secret). */
+/**
+ * Makes a run's source from what the run stored (its description and, for vSphere, the secret), and
+ * the vSphere sessions exports read through, with the same INSPECTOR_VSPHERE_* settings.
+ */
 @Injectable()
 export class SourceFactory {
   constructor(
@@ -27,12 +32,7 @@ export class SourceFactory {
         if (!secret) throw new Error('a vSphere source needs credentials');
         return new VsphereSource(
           { url: String(source.url), username: secret.username, password: secret.password },
-          {
-            caFile: this.config.INSPECTOR_VSPHERE_CA_FILE,
-            insecure: this.config.INSPECTOR_VSPHERE_INSECURE,
-            requestTimeoutMs: this.config.INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS,
-            taskTimeoutMs: this.config.INSPECTOR_VSPHERE_TASK_TIMEOUT_MS,
-          },
+          this.vsphereConfig(),
           new Logger(VsphereSource.name),
         );
       case 'local':
@@ -49,5 +49,19 @@ export class SourceFactory {
       case 'noop':
         return new NoopSource(source as NoopSpec);
     }
+  }
+
+  /** A vSphere session that is not a run's (an export's); not yet open. */
+  vsphereSession(credentials: VsphereCredentials): VsphereSession {
+    return new VsphereSession(credentials, this.vsphereConfig(), new Logger(VsphereSession.name));
+  }
+
+  private vsphereConfig(): VsphereSourceConfig {
+    return {
+      caFile: this.config.INSPECTOR_VSPHERE_CA_FILE,
+      insecure: this.config.INSPECTOR_VSPHERE_INSECURE,
+      requestTimeoutMs: this.config.INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS,
+      taskTimeoutMs: this.config.INSPECTOR_VSPHERE_TASK_TIMEOUT_MS,
+    };
   }
 }

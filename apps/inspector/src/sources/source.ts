@@ -9,7 +9,16 @@ export type SnapshotRef = Record<string, unknown>;
 
 /** A VM's inspection failed; the VM is marked `error` and the inspector moves on (seed 000). */
 export class VmInspectionError extends Error {
-  override readonly name = 'VmInspectionError';
+  override readonly name: string = 'VmInspectionError';
+}
+
+/** The VM does not exist (anymore): a VmInspectionError that callers can tell apart (NOT_FOUND). */
+export class VmNotFoundError extends VmInspectionError {
+  override readonly name = 'VmNotFoundError';
+
+  constructor(readonly vmId: string) {
+    super(`VM ${vmId} not found`);
+  }
 }
 
 /**

@@ -14,4 +14,12 @@ export const InspectorSubjects = {
   VM_CANCEL: 'inspector.vm.cancel',
   /** Every run's inspection of one VM, newest first (`GET /vms/{id}/inspector/history`). */
   VM_HISTORY: 'inspector.vm.history',
+  /** Opens an export of a vSphere VM's disks: logs in, snapshots it when powered on, lists its disks. */
+  EXPORT_OPEN: 'inspector.export.open',
+  /** The session cookie that reads an export's disk URLs; renews the export's lease. */
+  EXPORT_SESSION: 'inspector.export.session',
+  /** One export as it is now (open or closed), without renewing its lease. */
+  EXPORT_GET: 'inspector.export.get',
+  /** Closes an export: removes its snapshot and logs out. Idempotent. */
+  EXPORT_CLOSE: 'inspector.export.close',
 } as const;

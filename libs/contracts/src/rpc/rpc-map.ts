@@ -90,6 +90,12 @@ import type {
   StartInspectionRequest,
 } from '../inspector/inspector.dto';
 import type { InspectorEventData } from '../inspector/inspector.events';
+import type {
+  ExportIdRequest,
+  ExportSessionDto,
+  OpenExportRequest,
+  VsphereExportDto,
+} from '../inspector/export.dto';
 import type { InspectorSubjects } from '../inspector/inspector.subjects';
 
 export interface Rpc<Req, Rep> {
@@ -183,6 +189,10 @@ interface InspectorRpc {
   [InspectorSubjects.VM_STATUS]: Rpc<InspectionVmRequest, InspectionStatusDto>;
   [InspectorSubjects.VM_CANCEL]: Rpc<InspectionVmRequest, InspectionStatusDto>;
   [InspectorSubjects.VM_HISTORY]: Rpc<InspectionVmRequest, InspectionHistoryDto>;
+  [InspectorSubjects.EXPORT_OPEN]: Rpc<OpenExportRequest, VsphereExportDto>;
+  [InspectorSubjects.EXPORT_SESSION]: Rpc<ExportIdRequest, ExportSessionDto>;
+  [InspectorSubjects.EXPORT_GET]: Rpc<ExportIdRequest, VsphereExportDto>;
+  [InspectorSubjects.EXPORT_CLOSE]: Rpc<ExportIdRequest, VsphereExportDto>;
 }
 
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */

@@ -40,6 +40,11 @@ export class SoapClient {
     return this.cookie !== null;
   }
 
+  /** The session cookie as a `Cookie` header value, for HTTP reads beside SOAP (`/folder`): a secret. */
+  get sessionCookie(): string | null {
+    return this.cookie;
+  }
+
   dropSession(): void {
     this.cookie = null;
   }
