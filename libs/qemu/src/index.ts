@@ -2,6 +2,16 @@ export * from './qmp/qmp-client';
 export * from './qmp/qmp-stdio';
 export * from './img/image-info';
 export * from './img/qemu-img';
+export type {
+  HttpSession,
+  ImportSourceReason,
+  ImportSourceSpec,
+  OpenImportOptions,
+  OpenedSource,
+} from './import/import-source';
+export { ImportSourceError } from './import/import-source';
+export { openImportSource } from './import/open-import-source';
+export { listOvaDisks } from './import/ova-source';
 export * from './kvm/kvm-probe';
 export * from './guestfish/guestfish-session';
 export * from './guestfish/libguestfs-env';

@@ -7,3 +7,5 @@ export * from './vcsim-disks';
 export * from './guest-image';
 export * from './postgres-server';
 export * from './bootable-guest';
+export * from './https-file-server';
+export * from './disk-fixtures';

@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isProcessRunning } from '@ferry/platform';
 import { freePort } from './infra';
 
 /** The repository root, whether this file runs from libs/ (jest) or from dist/libs/ (bench). */
@@ -138,4 +139,22 @@ export class NatsServerProcess {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The running processes (zombies not counted) whose command line contains `text`, e.g. a private
+ * directory's path: what a test checks to know a component's servers are gone.
+ */
+export function runningProcessesNaming(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => isProcessRunning(pid));
 }

@@ -18,6 +18,7 @@ function stubImg(answer: (path: string) => Promise<ImageInfo>): QemuImg & { path
     commit: () => Promise.reject(new Error('not used')),
     convert: () => Promise.reject(new Error('not used')),
     compare: () => Promise.reject(new Error('not used')),
+    measure: () => Promise.reject(new Error('not used')),
   };
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface GuestfishDisk {
+  /** A file, or an NBD URI qemu reads (see guestfishDrive). */
   path: string;
   /** qcow2, raw, …: always given, so that a raw image is never probed. */
   format: string;
@@ -42,6 +43,32 @@ interface Pending {
   lines: number[];
   resolve: (r: GuestfishResult) => void;
   reject: (e: unknown) => void;
+}
+
+/** A socket path guestfish's URI parser takes as it is (it does not percent-decode the query). */
+const SAFE_SOCKET = /^\/[\w/.+-]+$/;
+
+/**
+ * What guestfish's `-a` takes for an image qemu reads, or null when it cannot open it: a file as it
+ * is; qemu's NBD URI over a unix socket (`nbd+unix:///<export>?socket=<path>`, what the import
+ * sources serve) in libguestfs's own spelling, `nbd:///<export>?socket=<path>`, since guestfish 1.48
+ * takes `nbd+unix:` for a file name; `nbd://host[:port][/export]` as it is. A qemu `json:`
+ * pseudo-filename (an export cut to a size) has no guestfish spelling.
+ */
+export function guestfishDrive(image: string): string | null {
+  if (image.startsWith('json:')) return null;
+  if (image.startsWith('nbd://')) return image;
+  if (!image.startsWith('nbd+unix:')) return image.includes('://') ? null : image;
+  let uri: URL;
+  try {
+    uri = new URL(image);
+  } catch {
+    return null;
+  }
+  const socket = uri.searchParams.get('socket');
+  const name = decodeURIComponent(uri.pathname.replace(/^\//, ''));
+  if (!socket || !SAFE_SOCKET.test(socket) || !/^[\w.-]*$/.test(name)) return null;
+  return `nbd://${name ? `/${name}` : ''}?socket=${socket}`;
 }
 
 /** How long guestfish may take to leave after `exit` (it stops the appliance) before it is killed. */
@@ -103,7 +130,12 @@ export class GuestfishSession {
   /** Starts guestfish read-only over the disks (sda, sdb, … in this order) and boots the appliance. */
   static async start(disks: GuestfishDisk[], options: GuestfishOptions): Promise<GuestfishSession> {
     options.signal?.throwIfAborted();
-    const args = ['--ro', ...disks.flatMap((d) => [`--format=${d.format}`, '-a', d.path])];
+    const drives = disks.map((d) => {
+      const drive = guestfishDrive(d.path);
+      if (drive === null) throw new GuestfishError('launch', `guestfish cannot open ${d.path}`);
+      return drive;
+    });
+    const args = ['--ro', ...disks.flatMap((d, i) => [`--format=${d.format}`, '-a', drives[i]!])];
     const tmp = await mkdtemp(join(tmpdir(), 'ferry-guestfish-'));
     const child = spawn(options.guestfish, args, {
       env: { ...process.env, ...options.env, LIBGUESTFS_TMPDIR: tmp, LC_ALL: 'C' },

@@ -36,7 +36,30 @@ describe('parseImageInfo', () => {
         { path: '/var/lib/ferry/vms/1/disk-0.overlay.qcow2', format: 'qcow2', virtualSizeBytes: 68157440 },
         { path: '/var/lib/ferry/disks/disk-0.qcow2', format: 'qcow2', virtualSizeBytes: 68157440 },
       ],
+      backingFile: '../../disks/disk-0.qcow2',
     });
+  });
+
+  it("reads a VMDK's create type and extents, for each layer of its chain", () => {
+    const vmdk = (name: string, createType: string) =>
+      `{"virtual-size": 3221225472, "filename": "${name}.vmdk", "format": "vmdk",
+        "format-specific": {"type": "vmdk", "data": {"create-type": "${createType}", "extents": [
+          {"virtual-size": 2147483648, "filename": "${name}-s001.vmdk", "format": "SPARSE"},
+          {"virtual-size": 1073741824, "filename": "${name}-s002.vmdk", "format": "SPARSE"}]}}}`;
+    const json = `[${vmdk('child', 'twoGbMaxExtentSparse').replace('{', '{"backing-filename": "base.vmdk", "full-backing-filename": "/d/base.vmdk",')}, ${vmdk('base', 'monolithicFlat')}]`;
+    const info = parseImageInfo(json, '/d/child.vmdk');
+    expect(info.backingFile).toBe('base.vmdk');
+    expect(info.vmdk).toEqual({
+      createType: 'twoGbMaxExtentSparse',
+      extents: [
+        { path: 'child-s001.vmdk', type: 'SPARSE', virtualSizeBytes: 2147483648 },
+        { path: 'child-s002.vmdk', type: 'SPARSE', virtualSizeBytes: 1073741824 },
+      ],
+    });
+    expect(info.backingChain.map((l) => [l.path, l.vmdk?.createType])).toEqual([
+      ['/d/child.vmdk', 'twoGbMaxExtentSparse'],
+      ['/d/base.vmdk', 'monolithicFlat'],
+    ]);
   });
 
   it('reads a raw image, and a single object from a qemu-img without --backing-chain', () => {

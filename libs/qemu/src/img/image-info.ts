@@ -1,9 +1,21 @@
+/** A VMDK's descriptor as qemu read it: its create type and extent files (paths as qemu opened them). */
+export interface VmdkLayout {
+  createType: string;
+  extents: { path: string; type: string; virtualSizeBytes: number }[];
+}
+
 export interface ImageInfo {
   format: string;
   virtualSizeBytes: number;
   actualSizeBytes: number | null;
   /** The image first, then its backing files (only the image without `--backing-chain`). */
-  backingChain: { path: string; format: string; virtualSizeBytes: number }[];
+  backingChain: { path: string; format: string; virtualSizeBytes: number; vmdk?: VmdkLayout }[];
+  /** The backing file as the image names it, when it names one (an import checks where it points). */
+  backingFile?: string;
+  /** For a VMDK: what its descriptor says. */
+  vmdk?: VmdkLayout;
+  /** A qcow2's external data file, as the image names it: qemu reads the guest's data from there. */
+  dataFile?: string;
 }
 
 interface InfoEntry {
@@ -13,6 +25,30 @@ interface InfoEntry {
   'actual-size'?: unknown;
   'full-backing-filename'?: unknown;
   'backing-filename'?: unknown;
+  'format-specific'?: {
+    type?: unknown;
+    data?: { 'create-type'?: unknown; extents?: unknown; 'data-file'?: unknown };
+  };
+}
+
+interface ExtentEntry {
+  filename?: unknown;
+  format?: unknown;
+  'virtual-size'?: unknown;
+}
+
+function vmdkLayout(e: InfoEntry): VmdkLayout | undefined {
+  const spec = e['format-specific'];
+  if (spec?.type !== 'vmdk' || typeof spec.data?.['create-type'] !== 'string') return undefined;
+  const extents = Array.isArray(spec.data.extents) ? (spec.data.extents as ExtentEntry[]) : [];
+  return {
+    createType: spec.data['create-type'],
+    extents: extents.map((x) => ({
+      path: String(x.filename),
+      type: typeof x.format === 'string' ? x.format : 'unknown',
+      virtualSizeBytes: typeof x['virtual-size'] === 'number' ? x['virtual-size'] : 0,
+    })),
+  };
 }
 
 /**
@@ -31,16 +67,24 @@ export function parseImageInfo(json: string, path: string): ImageInfo {
     const parent = entries[i - 1];
     const named =
       i === 0 ? path : (parent?.['full-backing-filename'] ?? parent?.['backing-filename'] ?? e.filename);
+    const vmdk = vmdkLayout(e);
     return {
       path: String(named),
       format: typeof e.format === 'string' ? e.format : 'unknown',
       virtualSizeBytes: typeof e['virtual-size'] === 'number' ? e['virtual-size'] : 0,
+      ...(vmdk && { vmdk }),
     };
   });
+  const vmdk = vmdkLayout(first);
+  const backingFile = first['backing-filename'];
+  const dataFile = first['format-specific']?.data?.['data-file'];
   return {
     format: first.format,
     virtualSizeBytes: first['virtual-size'],
     actualSizeBytes: typeof first['actual-size'] === 'number' ? first['actual-size'] : null,
     backingChain,
+    ...(typeof backingFile === 'string' && { backingFile }),
+    ...(vmdk && { vmdk }),
+    ...(typeof dataFile === 'string' && { dataFile }),
   };
 }

@@ -38,6 +38,7 @@ export interface QemuImg {
   commit(overlayPath: string): Promise<void>;
   convert(source: string, target: string, spec: ConvertSpec): Promise<void>;
   compare(a: { path: string; format: string }, b: { path: string; format: string }): Promise<CompareResult>;
+  measure(image: string, format: string, targetFormat: 'qcow2' | 'raw'): Promise<ImageMeasure>;
 }
 
 /** The real qemu-img, every run through `runCommand` with `options.timeoutMs`. */
@@ -48,6 +49,7 @@ export function createQemuImg(options: QemuImgOptions): QemuImg {
     commit: (overlayPath) => commitImage(overlayPath, options),
     convert: (source, target, spec) => convertImage(source, target, spec, options),
     compare: (a, b) => compareImages(a, b, options),
+    measure: (image, format, targetFormat) => measureImage(image, format, targetFormat, options),
   };
 }
 
@@ -86,6 +88,63 @@ export async function imageInfo(
     signal: options.signal,
   });
   return parseImageInfo(out, path);
+}
+
+/** What a conversion needs on the target: now (`required`), and once every block is written. */
+export interface ImageMeasure {
+  requiredBytes: number;
+  fullyAllocatedBytes: number;
+}
+
+/**
+ * `qemu-img measure --output=json -f <format> -O <target format>`: the space a conversion of `image`
+ * needs, so an import can refuse before it moves a byte. It reads allocation, not data: over a source
+ * without block status (nbdkit's curl plugin) every block counts as allocated.
+ */
+export async function measureImage(
+  image: string,
+  format: string,
+  targetFormat: 'qcow2' | 'raw',
+  options: QemuImgOptions,
+): Promise<ImageMeasure> {
+  const args = ['measure', '--output=json', '-f', format, '-O', targetFormat, image];
+  const out = await runCommand(options.qemuImg, args, options.timeoutMs, undefined, {
+    signal: options.signal,
+  });
+  const parsed = JSON.parse(out) as { required?: unknown; 'fully-allocated'?: unknown };
+  if (typeof parsed.required !== 'number' || typeof parsed['fully-allocated'] !== 'number')
+    throw new Error(`qemu-img measure gave no sizes for ${image}`);
+  return { requiredBytes: parsed.required, fullyAllocatedBytes: parsed['fully-allocated'] };
+}
+
+/**
+ * `qemu-img check -f <format>`: whether an image's metadata is sound (qcow2's tables within the file,
+ * a sparse VMDK's grains, …), which `qemu-img info` does not look at. Leaked clusters (exit 3) are
+ * sound; a format without checks (exit 63: raw, vpc) is `unchecked`; corruption (2) or a check that could
+ * not finish (1) gives qemu-img's first lines.
+ */
+export async function checkImage(
+  path: string,
+  format: string,
+  options: QemuImgOptions,
+): Promise<{ verdict: 'sound' | 'unchecked' } | { verdict: 'corrupt'; lines: string[] }> {
+  try {
+    await runCommand(
+      options.qemuImg,
+      ['check', '-q', '-U', '-f', format, path],
+      options.timeoutMs,
+      undefined,
+      {
+        signal: options.signal,
+      },
+    );
+    return { verdict: 'sound' };
+  } catch (err) {
+    if (!(err instanceof CommandError) || err.kind !== 'failed') throw err;
+    if (err.exitCode === 3) return { verdict: 'sound' };
+    if (err.exitCode === 63) return { verdict: 'unchecked' };
+    return { verdict: 'corrupt', lines: err.lines.slice(0, 3) };
+  }
 }
 
 /** Reads `length` bytes at `offset` of the guest-visible disk; fewer at its end. */
@@ -148,6 +207,15 @@ export function lastProgress(text: string): number | undefined {
   return last;
 }
 
+/** A stdout listener that calls `report` with each share of `-p` progress that is higher than the last. */
+function risingProgress(report: (percent: number) => void): (chunk: string) => void {
+  let reported = -1;
+  return (chunk) => {
+    const percent = lastProgress(chunk);
+    if (percent !== undefined && percent > reported) report((reported = percent));
+  };
+}
+
 /**
  * `qemu-img convert -p -f <source format> -O <format>`: the guest-visible bytes of `source` (its whole
  * backing chain, any extents its descriptor names) into one image at `target`. Rejects with the
@@ -159,15 +227,13 @@ export async function convertImage(
   spec: ConvertSpec,
   options: QemuImgOptions,
 ): Promise<void> {
-  let reported = -1;
-  const onStdout = spec.onProgress
-    ? (chunk: string) => {
-        const percent = lastProgress(chunk);
-        if (percent !== undefined && percent > reported) spec.onProgress!((reported = percent));
-      }
-    : undefined;
+  const onStdout = spec.onProgress && risingProgress(spec.onProgress);
   const args = ['convert', '-p', '-f', spec.sourceFormat, '-O', spec.format, source, target];
-  await runCommand(options.qemuImg, args, options.timeoutMs, undefined, { signal: options.signal, onStdout });
+  await runCommand(options.qemuImg, args, options.timeoutMs, undefined, {
+    signal: options.signal,
+    onStdout,
+    dieWithParent: true,
+  });
 }
 
 /**
@@ -184,16 +250,30 @@ export type CompareResult = { identical: true } | { identical: false; firstDiffe
 export async function compareImages(
   a: { path: string; format: string },
   b: { path: string; format: string },
-  options: QemuImgOptions,
+  options: QemuImgOptions & { onProgress?: (percent: number) => void },
 ): Promise<CompareResult> {
   const [ia, ib] = await Promise.all([
     imageInfo(a.path, options, { format: a.format }),
     imageInfo(b.path, options, { format: b.format }),
   ]);
   if (ia.virtualSizeBytes !== ib.virtualSizeBytes) return { identical: false, firstDifferenceAt: null };
-  const args = ['compare', '-U', '-f', a.format, '-F', b.format, a.path, b.path];
+  const args = [
+    'compare',
+    ...(options.onProgress ? ['-p'] : []),
+    '-U',
+    '-f',
+    a.format,
+    '-F',
+    b.format,
+    a.path,
+    b.path,
+  ];
   try {
-    await runCommand(options.qemuImg, args, options.timeoutMs, undefined, { signal: options.signal });
+    await runCommand(options.qemuImg, args, options.timeoutMs, undefined, {
+      signal: options.signal,
+      onStdout: options.onProgress && risingProgress(options.onProgress),
+      dieWithParent: true,
+    });
     return { identical: true };
   } catch (err) {
     if (!(err instanceof CommandError) || err.exitCode !== 1) throw err;
