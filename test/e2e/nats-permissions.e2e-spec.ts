@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { HostDto, ServiceName } from '@ferry/contracts';
 import { SERVICE_NAMES } from '@ferry/contracts';
 import { parseNatsUrl } from '@ferry/platform';
-import { eventually, randomName } from '@ferry/testing';
+import { VcsimProcess, eventually, randomName } from '@ferry/testing';
 import { connect } from 'nats';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
@@ -157,6 +157,25 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.detail).toContain(`host "${local.name}" cannot run VMs of template "${name}"`);
     expect(refused.body.detail).toContain('TRAIT_MISSING: COMPUTE_SECURITY_AMD_SEV');
+  });
+
+  it("lets volume-daemon open a vSphere export through the inspector: an import of a VM vCenter lacks is vCenter's 404", async () => {
+    const vcsim = await VcsimProcess.start({ vms: 1 });
+    try {
+      await suite.processes.get('inspector')!.stop();
+      await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
+      const credentials = { url: vcsim.url, username: vcsim.username, password: vcsim.password };
+      const r = await suite.request<{ detail: string }>('POST', '/api/v1/disks/import', {
+        body: {
+          source: { type: 'vsphere', VcenterCredentials: credentials, vmId: 'vm-999999', disk: '2000' },
+          attach_to: null,
+        },
+      });
+      // Not a timeout (a publish the broker refused) nor a 503: the inspector looked the VM up.
+      expect([r.status, r.body.detail]).toEqual([404, expect.stringMatching(/vm-999999.*not found/)]);
+    } finally {
+      await vcsim.stop();
+    }
   });
 
   it('refuses a service subjects that are not its own', async () => {

@@ -56,7 +56,7 @@ export async function placeVolume(
 }
 
 function nextOperation(peers: Peers, disk: DiskDto, p: Placement): Promise<VolumeOperationDto> {
-  if (disk.state === 'creating' || disk.state === 'deleting')
+  if (disk.state === 'creating' || disk.state === 'importing' || disk.state === 'deleting')
     throw FerryError.conflict(`volume "${disk.name}" is ${disk.state}`, { volumeId: disk.id });
   if (!disk.vm_id) return peers.attach(disk.id, p.target.id);
   const source = p.source;

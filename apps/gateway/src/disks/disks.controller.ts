@@ -27,6 +27,7 @@ import {
   DiskDto as DiskDtoClass,
   DiskIdRequest,
   DiskSubjects,
+  ImportDiskRequest,
   ListDisksRequest,
   VolumeOperationDto,
   attachDiskRequestOf,
@@ -74,6 +75,33 @@ export class DisksController {
     const disk = await this.client.send(DiskSubjects.CREATE, body);
     void reply.header('location', `/api/v1/disks/${disk.id}`).header('etag', `"${disk.generation}"`);
     return shown(disk, req);
+  }
+
+  @Post('import')
+  @Idempotent()
+  @HttpCode(202)
+  @ApiAcceptedResponse({
+    type: VolumeOperationDto,
+    description: [
+      'Accepted: the import operation (Location), whose new disk is `importing` until its bytes are verified.',
+      'Follow `progress` (stages `fetch`, `flatten`, `convert`, `verify` with bytes, rate and ETA) on the operation',
+      'or the `ferry.volume-daemon.operation.progress` events; it ends `completed` with the disk `available`',
+      '(or `in-use` on `attach_to`, by default the appliance VM for a vSphere disk), or `failed` with the reason and no disk left.',
+      'Sources: `vsphere` (one disk of a vCenter VM by device key, read under a snapshot when the VM runs),',
+      '`file` (under `VOLUME_IMPORT_DIRS`: VMDK of any subformat and snapshot chains, OVA/OVF, qcow2, raw, VHD, VHDX),',
+      '`url` (https). 422 when the source cannot be read or the disk does not fit the free space (both sizes named),',
+      '503 when vCenter or the inspector cannot be reached.',
+    ].join(' '),
+  })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 503, 504)
+  async import(
+    @Body() body: ImportDiskRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<VolumeOperationDto> {
+    // Opening a vSphere source logs in and takes a snapshot before anything is accepted.
+    const op = await this.client.send(DiskSubjects.IMPORT, body, { timeoutMs: 180_000 });
+    void reply.header('location', `/api/v1/volume-operations/${op.id}`);
+    return op;
   }
 
   @Get()

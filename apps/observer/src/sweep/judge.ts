@@ -30,7 +30,7 @@ export interface Judgement {
 }
 
 const TRANSITIONAL_VM = new Set(['starting', 'stopping']);
-const TRANSITIONAL_DISK = new Set(['creating', 'attaching', 'detaching', 'deleting']);
+const TRANSITIONAL_DISK = new Set(['creating', 'importing', 'attaching', 'detaching', 'deleting']);
 const VM_KINDS: IssueKind[] = [
   'vm_state_mismatch',
   'vm_process_missing',

@@ -22,6 +22,18 @@ export interface VolumeBackend {
   powerOff(vmId: string, timeoutMs: number): Promise<VmPower>;
   /** Deletes (destroys and expunges) the VM; a VM that is already gone succeeds. */
   deleteVm(vmId: string): Promise<void>;
+  /** Present when the backend's images are files on this host, which an import writes. */
+  readonly importTarget?: ImportTarget;
+}
+
+/** Where an import writes a disk's image (qemu-img writes it; the backend owns the place). */
+export interface ImportTarget {
+  /** The file of disk `id`, as `createDisk` would have made it. */
+  pathOf(id: string, format: 'qcow2' | 'raw'): string;
+  /** The directory the images are in (made if missing). */
+  directory(): Promise<string>;
+  /** Bytes free for new images there. */
+  freeBytes(): Promise<number>;
 }
 
 export const BACKEND_KINDS = ['local', 'cloudstack'] as const;

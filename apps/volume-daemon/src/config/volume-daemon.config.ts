@@ -51,6 +51,44 @@ export class VolumeDaemonConfig extends PlatformConfig {
   @Max(100)
   VOLUME_REATTACH_ATTEMPTS = 5;
 
+  /**
+   * Directories a `file` import may read from, comma-separated absolute paths (resolved, symlinks
+   * followed). Empty: file imports are refused.
+   */
+  @Matches(/^(\/[^,\0]*(,\/[^,\0]*)*)?$/, { message: 'must be comma-separated absolute paths' })
+  VOLUME_IMPORT_DIRS = '';
+
+  /** How many imports this daemon runs at once; the others wait, `pending`, in order. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  VOLUME_IMPORT_CONCURRENCY = 2;
+
+  /** Whether `url` imports may use plain http (certificates are checked on https either way). */
+  @IsIn(['true', 'false'])
+  VOLUME_IMPORT_ALLOW_HTTP: 'true' | 'false' = 'false';
+
+  /** Extra CA certificates (PEM) that `url` imports trust besides the system's; empty for none. */
+  @Matches(/^(\/[^\0]*)?$/, { message: 'must be an absolute path or empty' })
+  VOLUME_IMPORT_CA_FILE = '';
+
+  /** Free space an import must leave in VOLUME_STORAGE_DIR, in MiB, beyond what the image needs. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  VOLUME_IMPORT_SPACE_MARGIN_MIB = 1024;
+
+  /** Deadline of one import's convert, and of its verification, in ms (default 24 h). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  VOLUME_IMPORT_TIMEOUT_MS = 86_400_000;
+
+  /** The appliance VM (vm-operator name or id) a vSphere import attaches its disk to unless told otherwise. */
+  @IsString()
+  VOLUME_APPLIANCE_VM = 'ferry-appliance';
+
   /** CloudStack API endpoint, e.g. `https://cloud.example.com/client/api` (backend `cloudstack`). */
   @ValidateIf(needsCloudStack)
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })

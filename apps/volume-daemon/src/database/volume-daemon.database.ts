@@ -1,9 +1,10 @@
 import type { ServiceDatabase } from '@ferry/platform';
 import { VolumeDaemonInit1732233600000 } from './migrations/1732233600000-init';
 import { VolumeDisks1732234100000 } from './migrations/1732234100000-disks';
+import { VolumeImports1764547200000 } from './migrations/1764547200000-imports';
 
 export const VOLUME_DATABASE: ServiceDatabase = {
   schema: 'volume',
   entities: [],
-  migrations: [VolumeDaemonInit1732233600000, VolumeDisks1732234100000],
+  migrations: [VolumeDaemonInit1732233600000, VolumeDisks1732234100000, VolumeImports1764547200000],
 };

@@ -16,11 +16,13 @@ import {
   DetachVmDisksRequest,
   DiskIdRequest,
   DiskSubjects,
+  ImportDiskRequest,
   ListDisksRequest,
   OperationIdRequest,
   PowerOffRequest,
   VmPowerRequest,
 } from '@ferry/contracts';
+import { ImportsService } from '../imports/imports.service';
 import { PowerService } from '../power/power.service';
 import { DisksService } from './disks.service';
 import { VmDisksService } from './vm-disks.service';
@@ -31,6 +33,7 @@ export class DisksController {
     private readonly disks: DisksService,
     private readonly vmDisks: VmDisksService,
     private readonly power: PowerService,
+    private readonly imports: ImportsService,
   ) {}
 
   @MessagePattern(DiskSubjects.CREATE)
@@ -61,6 +64,11 @@ export class DisksController {
   @MessagePattern(DiskSubjects.DETACH)
   detach(@Payload() req: DetachDiskRequest): Promise<VolumeOperationDto> {
     return this.disks.detach(req);
+  }
+
+  @MessagePattern(DiskSubjects.IMPORT)
+  import(@Payload() req: ImportDiskRequest): Promise<VolumeOperationDto> {
+    return this.imports.accept(req);
   }
 
   @MessagePattern(DiskSubjects.RECONCILE)

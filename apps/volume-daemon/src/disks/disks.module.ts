@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { volumeBackendProvider } from '../backends/backend.provider';
+import { ImportsService } from '../imports/imports.service';
+import { SourceAccess } from '../imports/source-access';
 import { OperationRunner } from '../operations/operation-runner';
 import { OperationsRepository } from '../operations/operations.repository';
 import { PowerService } from '../power/power.service';
@@ -22,6 +24,8 @@ import { VmDisksService } from './vm-disks.service';
     References,
     VmDisksService,
     PowerService,
+    SourceAccess,
+    ImportsService,
   ],
 })
 export class DisksModule {}

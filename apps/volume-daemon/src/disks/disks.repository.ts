@@ -79,12 +79,12 @@ export class DisksRepository {
     disk: Pick<
       DiskRecord,
       'id' | 'name' | 'sizeBytes' | 'format' | 'backend' | 'ref' | 'path' | 'operationId'
-    >,
+    > & { state?: 'creating' | 'importing' },
   ): Promise<DiskRecord> {
     try {
       const rows: DiskRow[] = await em.query(
         `INSERT INTO volume.disks (id, name, size_bytes, format, state, backend, ref, path, operation_id)
-         VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8) RETURNING *`,
+         VALUES ($1, $2, $3, $4, $9, $5, $6, $7, $8) RETURNING *`,
         [
           disk.id,
           disk.name,
@@ -94,6 +94,7 @@ export class DisksRepository {
           disk.ref,
           disk.path,
           disk.operationId,
+          disk.state ?? 'creating',
         ],
       );
       return fromRow(rows[0]!);

@@ -1,4 +1,9 @@
-import type { DeviceCorrelationDto, OperationErrorDto, VolumeOperationDto } from '@ferry/contracts';
+import type {
+  DeviceCorrelationDto,
+  OperationErrorDto,
+  OperationProgressDto,
+  VolumeOperationDto,
+} from '@ferry/contracts';
 import { DiskEvents, FerryError, errorOf } from '@ferry/contracts';
 import type { EventFactory, Transactional, UnitOfWork } from '@ferry/platform';
 import type { DeviceCorrelation, DiskRef } from '../backends/volume-backend';
@@ -106,8 +111,34 @@ export class OperationContext {
     });
   }
 
+  /** Records the operation's progress and announces it (`operation.progress`), together. */
+  publishProgress(progress: OperationProgressDto): Promise<void> {
+    this.live();
+    return this.deps.tx.run(async (uow) => {
+      await this.deps.operations.setProgress(this.op.id, progress, uow.em);
+      await uow.emit(
+        this.deps.events.create(DiskEvents.OPERATION_PROGRESS, this.op.diskId, {
+          operationId: this.op.id,
+          diskId: this.op.diskId,
+          progress,
+        }),
+      );
+    });
+  }
+
+  /** An operation that waited for its turn (an import slot) starts now. */
+  markExecuting(): Promise<void> {
+    this.live();
+    return this.deps.operations.markExecuting(this.op.id);
+  }
+
   async setCorrelation(uow: UnitOfWork, correlation: DeviceCorrelationDto): Promise<void> {
     await this.deps.operations.setCorrelation(uow.em, this.op.id, correlation);
+  }
+
+  /** Emits disk.created (an import's disk, once verified) in the transaction of the change. */
+  async announceCreated(uow: UnitOfWork, disk: DiskRecord): Promise<void> {
+    await uow.emit(this.deps.events.create(DiskEvents.CREATED, disk.id, { disk: toDiskDto(disk) }));
   }
 
   /** Emits disk.attached / disk.detached in the transaction of the change. */

@@ -5,11 +5,14 @@ import { DataSource } from 'typeorm';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
 import { DiskTransitions } from '../disks/disk-transitions';
 import { DisksRepository } from '../disks/disks.repository';
+import { ImportSlots } from '../imports/import-slots';
+import { SourceAccess } from '../imports/source-access';
 import { VOLUME_BACKEND } from '../backends/backend.provider';
 import type { VolumeBackend } from '../backends/volume-backend';
 import { runAttach } from './flows/attach.flow';
 import { runCleanup } from './flows/cleanup.flow';
 import { runDetach } from './flows/detach.flow';
+import { runImport } from './flows/import.flow';
 import type { FlowDeps } from './flows/flow-deps';
 import { runCreate, runDelete } from './flows/provision.flow';
 import { OperationAbandoned, OperationContext } from './operation-context';
@@ -30,6 +33,7 @@ const REPLICA_LOCK_NAMESPACE = 0x766f6c;
 @Injectable()
 export class OperationRunner extends ResumableRunner<OperationRecord> {
   private abandoned = false;
+  private readonly shutdown = new AbortController();
   private readonly deps: FlowDeps;
 
   constructor(
@@ -41,6 +45,7 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
     private readonly transitions: DiskTransitions,
     @Inject(VOLUME_BACKEND) backend: VolumeBackend,
     config: VolumeDaemonConfig,
+    access: SourceAccess,
   ) {
     super(
       ds,
@@ -55,6 +60,13 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
       backend,
       retryMs: config.VOLUME_BACKEND_RETRY_MS,
       reattachAttempts: config.VOLUME_REATTACH_ATTEMPTS,
+      signal: this.shutdown.signal,
+      imports: {
+        access,
+        slots: new ImportSlots(config.VOLUME_IMPORT_CONCURRENCY),
+        timeoutMs: config.VOLUME_IMPORT_TIMEOUT_MS,
+        closeExport: (id) => access.closeExport(id),
+      },
     };
   }
 
@@ -69,6 +81,8 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
   // Past the grace nothing more is written for operations still running (they are resumed elsewhere).
   protected override abandon(): void {
     this.abandoned = true;
+    // Children (qemu-img, nbdkit) die with it; another replica or the next start runs the import again.
+    this.shutdown.abort(new Error('volume-daemon is shutting down'));
   }
 
   /** Runs an operation and waits for it (create and delete, which the caller waits for). */
@@ -92,8 +106,9 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
       resumed,
     );
     try {
-      // A create is recorded as executing when it is accepted; the others start pending.
-      if (op.status === 'pending') await this.operations.markExecuting(op.id);
+      // A create is recorded as executing when it is accepted; the others start pending (an import
+      // stays pending until it has an import slot).
+      if (op.status === 'pending' && op.type !== 'import') await this.operations.markExecuting(op.id);
       switch (op.type) {
         case 'create':
           return await runCreate(ctx, this.deps, this.disks, this.events, this.tx);
@@ -105,6 +120,8 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
           return await runDetach(ctx, this.deps);
         case 'cleanup-test-failover':
           return await runCleanup(ctx, this.deps);
+        case 'import':
+          return await runImport(ctx, this.deps);
         default: {
           const never: never = op.type;
           throw new Error(`unknown operation type ${String(never)}`);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type {
   DeviceCorrelationDto,
   OperationErrorDto,
+  OperationProgressDto,
   OperationStatus,
   OperationStepDto,
   OperationType,
@@ -20,6 +21,7 @@ export interface OperationRecord {
   params: Record<string, unknown>;
   steps: OperationStepDto[];
   correlation: DeviceCorrelationDto | null;
+  progress: OperationProgressDto | null;
   error: OperationErrorDto | null;
   correlationId: string | null;
   claimedBy: string | null;
@@ -37,6 +39,7 @@ interface OperationRow {
   params: Record<string, unknown>;
   steps: OperationStepDto[];
   correlation: DeviceCorrelationDto | null;
+  progress: OperationProgressDto | null;
   error: OperationErrorDto | null;
   correlation_id: string | null;
   claimed_by: string | null;
@@ -55,6 +58,7 @@ function fromRow(r: OperationRow): OperationRecord {
     params: r.params,
     steps: r.steps,
     correlation: r.correlation,
+    progress: r.progress,
     error: r.error,
     correlationId: r.correlation_id,
     claimedBy: r.claimed_by,
@@ -74,6 +78,7 @@ export function toOperationDto(op: OperationRecord): VolumeOperationDto {
     params: op.params,
     steps: op.steps,
     correlation: op.correlation,
+    progress: op.progress,
     error: op.error,
     correlation_id: op.correlationId,
     created_at: op.createdAt.toISOString(),
@@ -155,6 +160,14 @@ export class OperationsRepository {
       id,
       correlation,
     ]);
+  }
+
+  /** The latest progress of a byte-moving operation (throttled by the caller). */
+  async setProgress(id: string, progress: OperationProgressDto, em?: EntityManager): Promise<void> {
+    await (em ?? this.ds).query(
+      `UPDATE volume.operations SET progress = $2, updated_at = now() WHERE id = $1 AND ${UNFINISHED}`,
+      [id, progress],
+    );
   }
 
   async finish(

@@ -5,6 +5,8 @@ import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 
 export const DISK_STATES = [
   'creating',
+  // An import's disk until its bytes are verified: never attachable, never usable half-written.
+  'importing',
   'available',
   'attaching',
   'in-use',
@@ -17,7 +19,14 @@ export type DiskState = (typeof DISK_STATES)[number];
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 
-export const OPERATION_TYPES = ['create', 'delete', 'attach', 'detach', 'cleanup-test-failover'] as const;
+export const OPERATION_TYPES = [
+  'create',
+  'delete',
+  'attach',
+  'detach',
+  'cleanup-test-failover',
+  'import',
+] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = ['pending', 'executing', 'completed', 'failed', 'cancelled'] as const;
@@ -243,6 +252,54 @@ export class OperationErrorDto {
   message!: string;
 }
 
+export const IMPORT_STAGES = ['fetch', 'flatten', 'convert', 'verify'] as const;
+export type ImportStage = (typeof IMPORT_STAGES)[number];
+export const STAGE_STATES = ['pending', 'running', 'done', 'failed'] as const;
+export type StageState = (typeof STAGE_STATES)[number];
+
+/** One stage of an import (seed 001's FETCH, FLATTEN, CONVERT, then the verification). */
+export class OperationStageDto {
+  @ApiProperty({ enum: IMPORT_STAGES })
+  name!: ImportStage;
+  @ApiProperty({ enum: STAGE_STATES })
+  state!: StageState;
+  /** Bytes this stage has moved (guest-visible bytes for convert and verify). */
+  @ApiProperty()
+  bytes_done!: number;
+  @ApiProperty({ nullable: true, type: Number })
+  bytes_total!: number | null;
+  @ApiProperty({ nullable: true, type: String })
+  started_at!: string | null;
+  @ApiProperty({ nullable: true, type: String })
+  finished_at!: string | null;
+  /** What the stage found or did, e.g. the layers it resolved or the compare's result. */
+  @ApiPropertyOptional()
+  detail?: string;
+}
+
+/** Where a byte-moving operation is, for a progress bar. */
+export class OperationProgressDto {
+  @ApiProperty({ enum: IMPORT_STAGES, description: 'The stage running now (the last one once finished).' })
+  stage!: ImportStage;
+  @ApiProperty({ type: [OperationStageDto] })
+  stages!: OperationStageDto[];
+  /** Of the running stage. */
+  @ApiProperty()
+  bytes_done!: number;
+  @ApiProperty({ nullable: true, type: Number })
+  bytes_total!: number | null;
+  /** Share of the running stage done, 0 to 100. */
+  @ApiProperty()
+  percent!: number;
+  /** Over the last few seconds of the running stage. */
+  @ApiProperty({ nullable: true, type: Number })
+  rate_bytes_per_s!: number | null;
+  @ApiProperty({ nullable: true, type: Number })
+  eta_seconds!: number | null;
+  @ApiProperty()
+  updated_at!: string;
+}
+
 /** A volume operation record (seed 002). */
 export class VolumeOperationDto {
   @ApiProperty({ format: 'uuid' })
@@ -262,6 +319,9 @@ export class VolumeOperationDto {
   steps!: OperationStepDto[];
   @ApiProperty({ type: DeviceCorrelationDto, nullable: true })
   correlation!: DeviceCorrelationDto | null;
+  /** Stages with bytes, rate and ETA (imports); null for operations that move no bytes. */
+  @ApiProperty({ type: () => OperationProgressDto, nullable: true })
+  progress!: OperationProgressDto | null;
   @ApiProperty({ type: OperationErrorDto, nullable: true })
   error!: OperationErrorDto | null;
   @ApiProperty({ nullable: true, type: String })

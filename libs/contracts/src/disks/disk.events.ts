@@ -1,4 +1,4 @@
-import type { DiskDto, DiskState, VolumeOperationDto } from './disk.dto';
+import type { DiskDto, DiskState, OperationProgressDto, VolumeOperationDto } from './disk.dto';
 
 // Published event types: never edit one in place.
 export const DiskEvents = {
@@ -9,6 +9,8 @@ export const DiskEvents = {
   STATE_CHANGED: 'ferry.volume-daemon.disk.state-changed',
   OPERATION_COMPLETED: 'ferry.volume-daemon.operation.completed',
   OPERATION_FAILED: 'ferry.volume-daemon.operation.failed',
+  /** Throttled (at most one a second per operation, and at each stage change): an import's bytes. */
+  OPERATION_PROGRESS: 'ferry.volume-daemon.operation.progress',
 } as const;
 
 export interface DiskEventData {
@@ -28,4 +30,5 @@ export interface DiskEventData {
   };
   [DiskEvents.OPERATION_COMPLETED]: { operation: VolumeOperationDto };
   [DiskEvents.OPERATION_FAILED]: { operation: VolumeOperationDto };
+  [DiskEvents.OPERATION_PROGRESS]: { operationId: string; diskId: string; progress: OperationProgressDto };
 }

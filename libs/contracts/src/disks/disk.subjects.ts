@@ -6,6 +6,8 @@ export const DiskSubjects = {
   DELETE: 'volume-daemon.disk.delete',
   ATTACH: 'volume-daemon.disk.attach',
   DETACH: 'volume-daemon.disk.detach',
+  /** Brings a disk image in (a vSphere VM's disk, a file, a URL) as a new disk; replies the operation. */
+  IMPORT: 'volume-daemon.disk.import',
   OPERATION_GET: 'volume-daemon.operation.get',
   /** Re-checks one disk's attachment against the backend (the observer's repair); replies the disk. */
   RECONCILE: 'volume-daemon.disk.reconcile',

@@ -51,6 +51,7 @@ import type {
   VmPowerRequest,
   VolumeOperationDto,
 } from '../disks/disk.dto';
+import type { ImportDiskRequest } from '../disks/import.dto';
 import type { DiskEventData } from '../disks/disk.events';
 import type { DiskSubjects } from '../disks/disk.subjects';
 import type {
@@ -89,13 +90,13 @@ import type {
   InspectorStatusDto,
   StartInspectionRequest,
 } from '../inspector/inspector.dto';
-import type { InspectorEventData } from '../inspector/inspector.events';
 import type {
   ExportIdRequest,
   ExportSessionDto,
   OpenExportRequest,
   VsphereExportDto,
 } from '../inspector/export.dto';
+import type { InspectorEventData } from '../inspector/inspector.events';
 import type { InspectorSubjects } from '../inspector/inspector.subjects';
 
 export interface Rpc<Req, Rep> {
@@ -121,6 +122,7 @@ interface VmRpc {
   [VmSubjects.STOP]: Rpc<VmStopRequest, VmActionAcceptedDto>;
   [VmSubjects.RESTART]: Rpc<VmIdRequest, VmActionAcceptedDto>;
   [VmSubjects.RECONCILE]: Rpc<VmIdRequest, VmDto>;
+  [VmSubjects.CONSOLE]: Rpc<VmConsoleRequest, VmConsoleDto>;
 }
 
 interface DeviceRpc {
@@ -128,7 +130,6 @@ interface DeviceRpc {
   [DeviceSubjects.DETACH]: Rpc<DeviceRefRequest, { deviceId: string }>;
   [DeviceSubjects.LIST]: Rpc<VmDevicesRequest, DeviceListDto>;
   [DeviceSubjects.POWER_STATE]: Rpc<VmDevicesRequest, PowerStateDto>;
-  [VmSubjects.CONSOLE]: Rpc<VmConsoleRequest, VmConsoleDto>;
   [DeviceSubjects.SNAPSHOT]: Rpc<DeviceRefRequest, SnapshotDto>;
   [DeviceSubjects.CONSOLIDATE]: Rpc<DeviceRefRequest, { deviceId: string }>;
 }
@@ -140,6 +141,7 @@ interface DiskRpc {
   [DiskSubjects.DELETE]: Rpc<DeleteDiskRequest, { id: string }>;
   [DiskSubjects.ATTACH]: Rpc<AttachDiskRequest, VolumeOperationDto>;
   [DiskSubjects.DETACH]: Rpc<DetachDiskRequest, VolumeOperationDto>;
+  [DiskSubjects.IMPORT]: Rpc<ImportDiskRequest, VolumeOperationDto>;
   [DiskSubjects.OPERATION_GET]: Rpc<OperationIdRequest, VolumeOperationDto>;
   [DiskSubjects.RECONCILE]: Rpc<DiskIdRequest, DiskDto>;
   [DiskSubjects.POWER_STATE]: Rpc<VmPowerRequest, VmPowerDto>;

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AttachedDeviceDto } from '@ferry/contracts';
 import { DeviceSubjects, FerryError, VmSubjects, volumeDeviceId } from '@ferry/contracts';
@@ -9,6 +9,7 @@ import type {
   DeviceCorrelation,
   DiskRef,
   DiskSpec,
+  ImportTarget,
   ProvisionedDisk,
   VmPower,
   VolumeBackend,
@@ -35,6 +36,18 @@ function correlationOf(device: AttachedDeviceDto): DeviceCorrelation {
  */
 export class LocalBackend implements VolumeBackend {
   readonly kind = 'local' as const;
+  readonly importTarget: ImportTarget = {
+    pathOf: (id, format) => this.pathOf(id, format),
+    directory: async () => {
+      const dir = resolve(this.options.storageDir);
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      return dir;
+    },
+    freeBytes: async () => {
+      const fs = await statfs(await this.importTarget.directory());
+      return fs.bavail * fs.bsize;
+    },
+  };
 
   constructor(
     private readonly client: FerryClient,

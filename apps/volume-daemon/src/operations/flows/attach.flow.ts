@@ -67,7 +67,7 @@ export async function runAttach(ctx: OperationContext, deps: FlowDeps): Promise<
 }
 
 /** After a failed attach: unplug whatever got plugged, so the disk ends `available`; `error` if unsure. */
-async function rollBackAttach(
+export async function rollBackAttach(
   ctx: OperationContext,
   deps: FlowDeps,
   disk: DiskRecord,

@@ -1,0 +1,33 @@
+import { FerryError, GIB } from '@ferry/contracts';
+import { checkFits } from './imports.service';
+
+describe('checkFits', () => {
+  const MiB = 1024 ** 2;
+  const at = { directory: '/var/lib/ferry/disks', marginBytes: 1024 * MiB };
+
+  it('accepts an image that fits with the margin to spare, even exactly', () => {
+    expect(() => checkFits({ ...at, requiredBytes: 10 * GIB, freeBytes: 11 * GIB })).not.toThrow();
+    expect(() =>
+      checkFits({ ...at, requiredBytes: 10 * GIB, freeBytes: 10 * GIB + 1024 * MiB }),
+    ).not.toThrow();
+  });
+
+  it('refuses one that does not, with 422 naming what it needs, the margin and what is free', () => {
+    let err: unknown;
+    try {
+      checkFits({ ...at, requiredBytes: 10 * GIB, freeBytes: 10 * GIB + 1 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FerryError);
+    expect((err as FerryError).code).toBe('UNPROCESSABLE');
+    expect((err as FerryError).message).toBe(
+      'not enough space: the disk needs 10.0 GiB (10737418240 bytes) plus a margin of 1.0 GiB (VOLUME_IMPORT_SPACE_MARGIN_MIB), and /var/lib/ferry/disks has 10.0 GiB (10737418241 bytes) free',
+    );
+    expect((err as FerryError).details).toEqual({
+      requiredBytes: 10 * GIB,
+      marginBytes: 1024 * MiB,
+      freeBytes: 10 * GIB + 1,
+    });
+  });
+});
