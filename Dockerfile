@@ -28,12 +28,13 @@ ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FE
 # vm-operator runs QEMU: the same image plus qemu-system-x86 and qemu-utils. It needs /dev/kvm from
 # the host for KVM (TCG otherwise; the kvm group or root to open it). In a container, VMs live as long
 # as the container: they outlive a vm-operator crash only when vm-operator runs on the host itself.
-# volume-daemon uses this image too (FERRY_APP=volume-daemon) for qemu-img, with the disk directory
-# shared with vm-operator. host-capability uses it too: its local driver asks this QEMU, and its
+# volume-daemon uses this image too (FERRY_APP=volume-daemon) for qemu-img, and for its imports nbdkit
+# (the curl plugin and the retry filter stream a vSphere or https disk) and qemu-nbd, with the disk
+# directory shared with vm-operator. host-capability uses it too: its local driver asks this QEMU, and its
 # libvirt driver runs virsh (libvirt-clients; openssh-client for qemu+ssh:// URIs).
 FROM runtime AS vm-operator
 USER root
-RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils \
+RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils nbdkit \
     libvirt-clients openssh-client \
     && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms /var/lib/ferry/disks \
     && chown node /var/lib/ferry/vms /var/lib/ferry/disks
@@ -46,7 +47,7 @@ ENV FERRY_APP=vm-operator
 FROM runtime AS inspector
 USER root
 RUN apt-get update && apt-get install -y --no-install-recommends qemu-utils qemu-system-x86 libguestfs-tools \
-    linux-image-amd64 && rm -rf /var/lib/apt/lists/*
+    linux-image-amd64 nbdkit && rm -rf /var/lib/apt/lists/*
 USER node
 ENV FERRY_APP=inspector LIBGUESTFS_BACKEND=direct
 
