@@ -3,7 +3,7 @@ import { checkFits } from './imports.service';
 
 describe('checkFits', () => {
   const MiB = 1024 ** 2;
-  const at = { directory: '/var/lib/ferry/disks', marginBytes: 1024 * MiB };
+  const at = { directory: '/var/lib/ferry/disks', marginBytes: 1024 * MiB, reservedBytes: 0 };
 
   it('accepts an image that fits with the margin to spare, even exactly', () => {
     expect(() => checkFits({ ...at, requiredBytes: 10 * GIB, freeBytes: 11 * GIB })).not.toThrow();
@@ -28,6 +28,18 @@ describe('checkFits', () => {
       requiredBytes: 10 * GIB,
       marginBytes: 1024 * MiB,
       freeBytes: 10 * GIB + 1,
+      reservedBytes: 0,
     });
+  });
+
+  it('counts what the imports in flight still need as taken', () => {
+    expect(() =>
+      checkFits({ ...at, requiredBytes: 4 * GIB, freeBytes: 10 * GIB, reservedBytes: 5 * GIB }),
+    ).not.toThrow();
+    expect(() =>
+      checkFits({ ...at, requiredBytes: 4 * GIB, freeBytes: 10 * GIB, reservedBytes: 6 * GIB }),
+    ).toThrow(
+      /has 10\.0 GiB \(10737418240 bytes\) free, of which 6\.0 GiB \(6442450944 bytes\) the imports in flight still need$/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ImportDiskRequest, VolumeOperationDto, VsphereExportDto } from '@ferry/contracts';
 import { FerryError, GIB, InspectorSubjects, VmSubjects, foreignSourceFields } from '@ferry/contracts';
@@ -20,18 +21,31 @@ function bytes(n: number): string {
   return n >= GIB ? `${(n / GIB).toFixed(1)} GiB` : `${Math.ceil(n / MIB)} MiB`;
 }
 
-/** UNPROCESSABLE, naming both sizes, when what the image needs plus the margin is not free. */
+/**
+ * UNPROCESSABLE, naming the sizes, when what the image needs plus the margin is not free once the
+ * imports already running or waiting have what they still need (`reservedBytes`).
+ */
 export function checkFits(s: {
   requiredBytes: number;
   marginBytes: number;
   freeBytes: number;
+  reservedBytes: number;
   directory: string;
 }): void {
-  if (s.requiredBytes + s.marginBytes <= s.freeBytes) return;
+  const available = s.freeBytes - s.reservedBytes;
+  if (s.requiredBytes + s.marginBytes <= available) return;
+  const reserved = s.reservedBytes
+    ? `, of which ${bytes(s.reservedBytes)} (${s.reservedBytes} bytes) the imports in flight still need`
+    : '';
   throw new FerryError(
     'UNPROCESSABLE',
-    `not enough space: the disk needs ${bytes(s.requiredBytes)} (${s.requiredBytes} bytes) plus a margin of ${bytes(s.marginBytes)} (VOLUME_IMPORT_SPACE_MARGIN_MIB), and ${s.directory} has ${bytes(s.freeBytes)} (${s.freeBytes} bytes) free`,
-    { requiredBytes: s.requiredBytes, marginBytes: s.marginBytes, freeBytes: s.freeBytes },
+    `not enough space: the disk needs ${bytes(s.requiredBytes)} (${s.requiredBytes} bytes) plus a margin of ${bytes(s.marginBytes)} (VOLUME_IMPORT_SPACE_MARGIN_MIB), and ${s.directory} has ${bytes(s.freeBytes)} (${s.freeBytes} bytes) free${reserved}`,
+    {
+      requiredBytes: s.requiredBytes,
+      marginBytes: s.marginBytes,
+      freeBytes: s.freeBytes,
+      reservedBytes: s.reservedBytes,
+    },
   );
 }
 
@@ -183,12 +197,29 @@ export class ImportsService {
         requiredBytes: measured.requiredBytes,
         marginBytes: this.config.VOLUME_IMPORT_SPACE_MARGIN_MIB * MIB,
         freeBytes: await target.freeBytes(),
+        reservedBytes: await this.reserved(target),
         directory: await target.directory(),
       });
       return { virtualSizeBytes, requiredBytes: measured.requiredBytes };
     } finally {
       await opened.close();
     }
+  }
+
+  /** What the unfinished imports still need: each one's measured size less what its file already holds. */
+  private async reserved(target: ImportTarget): Promise<number> {
+    const imports = (await this.operations.unfinished()).filter((op) => op.type === 'import');
+    const still = await Promise.all(
+      imports.map(async (op) => {
+        const p = op.params as unknown as ImportParams;
+        const held = await stat(target.pathOf(op.diskId, p.format)).then(
+          (st) => st.blocks * 512,
+          () => 0,
+        );
+        return Math.max(0, p.requiredBytes - held);
+      }),
+    );
+    return still.reduce((a, b) => a + b, 0);
   }
 
   private async record(
