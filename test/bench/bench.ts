@@ -16,6 +16,7 @@ import { benchFailoverCleanup } from './failover-cleanup';
 import { benchObserverSweep } from './observer-sweep';
 import { benchPlacement } from './placement';
 import { benchInspectorDrain } from './inspector-drain';
+import { benchImportVsphere } from './import-vsphere';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -30,6 +31,7 @@ const PARTS = [
   'observer_sweep',
   'placement',
   'inspector_drain',
+  'import_vsphere_disk',
 ] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
@@ -192,6 +194,8 @@ async function main(): Promise<void> {
   // Seed 003's placement over 1,000 discovered hosts against GET /health, and one local discovery.
   if (selected('placement')) await benchPlacement(emit);
   if (selected('inspector_drain')) await benchInspectorDrain(emit);
+  // A vSphere disk import (2 GiB from vcsim) against curl + qemu-img convert and nbdkit curl → qemu-img.
+  if (selected('import_vsphere_disk')) await benchImportVsphere(emit);
 }
 
 main().catch((err: Error) => {

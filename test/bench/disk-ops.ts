@@ -5,9 +5,10 @@ import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { CloudEvent, DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
+import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
 import { Suite } from '../support/suite';
-import { median } from './load';
+import { median, withTimeout } from './load';
+import { OperationEvents } from './operation-events';
 import { bareQemu } from './vm-start';
 
 const run = promisify(execFile);
@@ -22,14 +23,6 @@ const RAW_NODE = 'bench-raw';
 const RAW_DEVICE = 'bench-raw-dev';
 
 export type Json = Record<string, unknown>;
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** JSON over one keep-alive node:http connection (fetch costs more than what is measured here). */
 export class Http {
@@ -72,80 +65,6 @@ export class Http {
 
   close(): void {
     this.agent.destroy();
-  }
-}
-
-/**
- * Follows volume operations on the gateway's event stream and resolves the moment the event of their
- * end arrives. Waiting on the stream rather than polling GET /volume-operations/{id} is what a client
- * that wants to know promptly does, and it is the more faithful measurement: a tight poll would put
- * its own gateway → NATS → volume-daemon → Postgres round trips on the very services doing the work
- * and round the result up to the poll interval, while the stream adds only the real notification
- * path (the outbox relay, woken on commit, and JetStream). SseClient.waitFor is not used because it
- * checks every 50 ms.
- */
-class OperationFollower {
-  private readonly ended = new Map<string, CloudEvent<{ operation: VolumeOperationDto }>>();
-  private readonly waiters = new Map<string, () => void>();
-
-  private constructor(private readonly req: ReturnType<typeof request>) {}
-
-  static open(url: string, key: string): Promise<OperationFollower> {
-    return new Promise((resolve, reject) => {
-      const req = request(url, {
-        headers: { accept: 'text/event-stream', authorization: `Bearer ${key}` },
-        agent: false,
-      });
-      const follower = new OperationFollower(req);
-      req.on('response', (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`event stream answered ${res.statusCode}`));
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            follower.parse(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        });
-        resolve(follower);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  private parse(block: string): void {
-    const data = block
-      .split('\n')
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).trimStart())
-      .join('\n');
-    if (!data) return;
-    const event = JSON.parse(data) as CloudEvent<{ operation?: VolumeOperationDto }>;
-    const op = event.data.operation;
-    if (!op || !['completed', 'failed', 'cancelled'].includes(op.status)) return;
-    this.ended.set(op.id, event as CloudEvent<{ operation: VolumeOperationDto }>);
-    this.waiters.get(op.id)?.();
-  }
-
-  /** Resolves when operation `id` has completed; rejects when it failed or was cancelled. */
-  async completed(id: string): Promise<void> {
-    if (!this.ended.has(id))
-      await withTimeout(
-        new Promise<void>((resolve) => this.waiters.set(id, resolve)),
-        OPERATION_TIMEOUT_MS,
-        `operation ${id}`,
-      );
-    this.waiters.delete(id);
-    const op = this.ended.get(id)!.data.operation;
-    this.ended.delete(id);
-    if (op.status !== 'completed')
-      throw new Error(`operation ${id} (${op.type}) ${op.status}: ${JSON.stringify(op.error)}`);
-  }
-
-  close(): void {
-    this.req.destroy();
   }
 }
 
@@ -225,20 +144,22 @@ export class Qmp {
   }
 }
 
+/** Resolves when operation `id` has completed; rejects when it failed or was cancelled. */
+async function completed(ops: OperationEvents, id: string): Promise<void> {
+  const { op } = await ops.waitFor(id, OPERATION_TIMEOUT_MS);
+  if (op.status !== 'completed')
+    throw new Error(`operation ${id} (${op.type}) ${op.status}: ${JSON.stringify(op.error)}`);
+}
+
 /** One attach + detach through the gateway, from the attach request to the detach's completion event. */
-async function gatewayCycle(
-  http: Http,
-  ops: OperationFollower,
-  diskId: string,
-  vmId: string,
-): Promise<number> {
+async function gatewayCycle(http: Http, ops: OperationEvents, diskId: string, vmId: string): Promise<number> {
   const t0 = performance.now();
   const attach = await http.expect<VolumeOperationDto>(202, 'POST', `/api/v1/disks/${diskId}/attach`, {
     vmId,
   });
-  await ops.completed(attach.id);
+  await completed(ops, attach.id);
   const detach = await http.expect<VolumeOperationDto>(202, 'POST', `/api/v1/disks/${diskId}/detach`, {});
-  await ops.completed(detach.id);
+  await completed(ops, detach.id);
   return performance.now() - t0;
 }
 
@@ -286,7 +207,7 @@ export async function benchDiskOps(emit: (line: Record<string, unknown>) => void
   });
   const dir = mkdtempSync('/tmp/fb-');
   const http = new Http(suite.gatewayUrl, suite.adminKey);
-  let ops: OperationFollower | undefined;
+  let ops: OperationEvents | undefined;
   let qmp: Qmp | undefined;
   try {
     await http.expect(201, 'POST', '/api/v1/templates', { name: 'bench-disk', cpu_count: 1, ram_amount: 64 });
@@ -295,7 +216,7 @@ export async function benchDiskOps(emit: (line: Record<string, unknown>) => void
     const running = await suite.waitForVmState(vm.id, 'running');
     const accel = running.accelerator ?? 'tcg';
     const disk = await http.expect<DiskDto>(201, 'POST', '/api/v1/disks', { name: 'bench-cycle', size: 1 });
-    ops = await OperationFollower.open(
+    ops = await OperationEvents.open(
       `${suite.gatewayUrl}/api/v1/events?type=ferry.volume-daemon.operation.&subject=${disk.id}`,
       suite.adminKey,
     );

@@ -5,9 +5,9 @@ import { promisify } from 'node:util';
 import type { DiskDto, FailoverJobDto, FailoverJobStatus, VmDto } from '@ferry/contracts';
 import { randomName } from '@ferry/testing';
 import { Suite } from '../support/suite';
-import { Http, Qmp, ms, withTimeout } from './disk-ops';
+import { Http, Qmp, ms } from './disk-ops';
 import type { Json } from './disk-ops';
-import { median } from './load';
+import { median, withTimeout } from './load';
 import { bareQemu } from './vm-start';
 
 const run = promisify(execFile);
