@@ -21,7 +21,8 @@ function kvmWorks(qemuBinary: string): Promise<boolean> {
  * - `LIBGUESTFS_BACKEND=direct`: libguestfs runs QEMU itself, without libvirtd.
  * - `force_tcg` when KVM does not really work: libguestfs's `accel=kvm:tcg` only falls back when
  *   /dev/kvm cannot be opened, while under some nested hypervisors /dev/kvm opens and QEMU then aborts
- *   at vCPU reset ("failed to set MSR 0x10a"), as on these CI machines (see probeKvm).
+ *   at vCPU reset ("failed to set MSR 0x10a"), or starts and never runs firmware (PVM, on these CI
+ *   machines): probeKvm checks both, and the appliance would otherwise hang until its deadline.
  * - `LIBGUESTFS_CACHEDIR=/var/tmp`, where supermin builds the appliance (about 700 MB, as
  *   `.guestfs-<uid>`): libguestfs's own default is `$TMPDIR` before /var/tmp, and a CI job's private
  *   TMPDIR would rebuild it every run. /var/tmp survives reboots and CI runs, so the appliance is
