@@ -1,6 +1,19 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
 import { INSPECTOR_SNAPSHOT_NAME } from '@ferry/contracts';
-import { eventually, freePort, VcsimProbe, VcsimProcess } from '@ferry/testing';
+import {
+  attachDisk,
+  buildBootableGuest,
+  diskKeys,
+  eventually,
+  freePort,
+  monolithicFlatVmdk,
+  uploadFile,
+  VcsimProbe,
+  VcsimProcess,
+} from '@ferry/testing';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
@@ -20,6 +33,10 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
   const PATHS = ['/DC0/vm/DC0_H0_VM0', '/DC0/vm/DC0_H0_VM1', '/DC0/vm/DC0_C0_RP0_VM0', `/DC0/vm/${QUIRKY}`];
   // Unique, so that finding it anywhere is a leak.
   const WRONG_PASSWORD = `wrong-${Date.now()}-s3cr3t`;
+  // The inspector's TMPDIR (short: nbdkit's sockets go below it): what it leaves there is a leak.
+  const dir = mkdtempSync('/tmp/fie-');
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
 
   beforeAll(async () => {
     vcsim = await VcsimProcess.start({ vms: 2, quirks: QUIRKY });
@@ -28,13 +45,14 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
     sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.inspector.`, {
       authorization: `Bearer ${suite.adminKey}`,
     });
-    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
+    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile, TMPDIR: tmp });
   }, 120_000);
 
   afterAll(async () => {
     sse?.close();
     await suite?.dispose();
     await vcsim?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const status = async () => (await suite.request<InspectorStatusDto>('GET', '/api/v1/vms/inspector')).body;
@@ -149,6 +167,57 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
     expect(s.error).toMatch(/InvalidLogin/);
     expect(await vm(moref)).toEqual(before);
   });
+
+  it('reads the guest of a VM with a real disk over the datastore, under the snapshot it removes', async () => {
+    // The bootable guest beside vcsim's own (0-byte) disk; one libguestfs appliance boot under TCG.
+    const moref = await probe.moref(PATHS[1]!);
+    const guest = await buildBootableGuest(dir);
+    const vmdk = await monolithicFlatVmdk(dir, 'web', guest.path);
+    const fileName = '[LocalDS_0] ferry-e2e/web.vmdk';
+    await uploadFile(vcsim, fileName, vmdk.descriptor);
+    await uploadFile(vcsim, fileName.replace('.vmdk', '-flat.vmdk'), vmdk.flat);
+    const [own] = await diskKeys(vcsim, moref);
+    const disk = await attachDisk(vcsim, moref, { fileName, capacityBytes: guest.sizeBytes });
+
+    const r = await start([moref], { url: vcsim.url, username: vcsim.username, password: vcsim.password });
+    expect(r.status).toBe(202);
+    await eventually(async () => ((await status()).state === 'done' ? true : undefined), 300_000, 'done');
+    const { state, results } = await vm(moref);
+    expect(state).toBe('completed');
+    expect(results!.snapshot).toEqual({ name: INSPECTOR_SNAPSHOT_NAME, removed: true });
+    expect(results!.disks!.map((d) => [d.deviceId, d.path, d.virtualSizeBytes])).toEqual([
+      [String(own!.key), own!.fileName, 0],
+      [String(disk.key), fileName, guest.sizeBytes],
+    ]);
+    expect(results!.guest).toMatchObject({
+      root: '/dev/sda2',
+      rootDiskId: String(disk.key),
+      osType: 'linux',
+      distro: 'debian',
+      firmware: 'bios',
+      vmwareTools: '/usr/bin/vmtoolsd, /etc/vmware-tools',
+    });
+    expect(results!.guest!.filesystems).toContainEqual({
+      device: '/dev/sda2',
+      type: 'ext4',
+      uuid: guest.rootUuid,
+      label: 'root',
+    });
+    const codes = results!.concerns.map((c) => `${c.severity}:${c.code}`);
+    expect(codes).toEqual(
+      expect.arrayContaining([
+        'blocker:FSTAB_BY_PATH',
+        'warning:VMWARE_TOOLS',
+        'warning:PARTITION_TABLE_UNREADABLE',
+      ]),
+    );
+    expect(codes).not.toContain('warning:DEEP_INSPECTION_FAILED');
+    expect(await probe.snapshotNames(moref)).toEqual([]);
+    // No nbdkit left, nor its sockets, cookie or CA.
+    const left = spawnSync('pgrep', ['-f', tmp], { encoding: 'utf8', timeout: 5000 }).stdout.trim();
+    expect(left).toBe('');
+    expect(readdirSync(tmp).filter((f) => f.startsWith('ferry-vsphere-deep-'))).toEqual([]);
+  }, 400_000);
 
   it('never shows a password: not in logs, events, answers or the database', async () => {
     const everything = [

@@ -87,8 +87,9 @@ export class InspectorConfig extends PlatformConfig {
   INSPECTOR_EXPORT_SESSION_REFRESH_MS = 300_000;
 
   /**
-   * How deep local inspection goes: `virt-inspector` (libguestfs: OS, filesystems, fstab hazards;
-   * about 30 s and 700 MB under TCG) or `first-pass` (qemu-img and the partition table only).
+   * How deep inspection goes: `virt-inspector` (libguestfs: OS, filesystems, fstab hazards; about
+   * 30 s and 700 MB under TCG; for vSphere VMs over the datastore, under the snapshot) or
+   * `first-pass` (local: qemu-img and the partition table only; vSphere: vSphere's facts only).
    */
   @IsIn(['virt-inspector', 'first-pass'])
   INSPECTOR_DEEP_INSPECTION: 'virt-inspector' | 'first-pass' = 'virt-inspector';

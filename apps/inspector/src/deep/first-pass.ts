@@ -6,9 +6,18 @@ import { readPartitionTable } from './partition-table';
 
 export interface DiskImage {
   deviceId: string;
-  /** The frozen image (vm-operator's snapshot keeps it unchanged until consolidate). */
+  /**
+   * The frozen image, as qemu-img reads it: a file (vm-operator's snapshot keeps it unchanged until
+   * consolidate), or an NBD URI of one served read-only (`nbd+unix:///?socket=…`: a vSphere disk
+   * over the datastore, through nbdkit).
+   */
   path: string;
   format: string;
+  /**
+   * What the results call the image, when `path` is only the way to it (a vSphere disk's datastore
+   * path `[ds] vm/vm.vmdk`, not a socket that is gone by the time anyone reads the results).
+   */
+  name?: string;
 }
 
 /**
@@ -21,19 +30,27 @@ export async function firstPass(
   options: QemuImgOptions,
 ): Promise<{ facts: LocalDiskFacts; concerns: InspectionConcern[] }> {
   const info = await imageInfo(disk.path, options, { format: disk.format, backingChain: true });
+  const name = (path: string) => (path === disk.path ? (disk.name ?? path) : path);
+  const facts = {
+    deviceId: disk.deviceId,
+    path: name(disk.path),
+    format: info.format,
+    virtualSizeBytes: info.virtualSizeBytes,
+    actualSizeBytes: info.actualSizeBytes,
+    backingChain: info.backingChain.map((b) => ({ ...b, path: name(b.path) })),
+  };
+  // Nothing to read: qemu-img dd of an empty image is not worth a run, and libguestfs skips it.
+  if (info.virtualSizeBytes === 0) {
+    return {
+      facts: { ...facts, partitionTable: null },
+      concerns: [partitionTableConcern(disk.deviceId, 'the image holds no bytes (virtual size 0)')],
+    };
+  }
   const reader = await imageReader(disk.path, disk.format, options);
   try {
     const { table, problem } = await readPartitionTable(reader.read);
     return {
-      facts: {
-        deviceId: disk.deviceId,
-        path: disk.path,
-        format: info.format,
-        virtualSizeBytes: info.virtualSizeBytes,
-        actualSizeBytes: info.actualSizeBytes,
-        backingChain: info.backingChain,
-        partitionTable: table,
-      },
+      facts: { ...facts, partitionTable: table },
       concerns: problem ? [partitionTableConcern(disk.deviceId, problem)] : [],
     };
   } finally {

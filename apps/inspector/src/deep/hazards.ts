@@ -124,6 +124,16 @@ export function deepInspectionFailed(message: string): InspectionConcern {
   };
 }
 
+/** One disk could not be read at all: the deep inspection went on without it. */
+export function diskUnreadable(deviceId: string, message: string): InspectionConcern {
+  return {
+    code: LocalConcernCodes.DEEP_INSPECTION_FAILED,
+    severity: 'warning',
+    message: `disk ${deviceId} could not be read, so the guest was inspected without it: ${message}`,
+    subject: deviceId,
+  };
+}
+
 const RANK: Record<ConcernSeverity, number> = { blocker: 0, warning: 1, info: 2 };
 
 /** Worst first, in the order found within a severity. */

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBlankImage, buildGuestImage } from '@ferry/testing';
@@ -139,6 +139,36 @@ describe('VmDiskInspector (real qemu-img and libguestfs)', () => {
     expect(result.disks[0]?.partitionTable?.partitions.map((p) => p.kind)).toEqual([
       'efi-system',
       'linux-filesystem',
+    ]);
+  });
+
+  it('with unreadable: warn, leaves out a disk qemu-img cannot read and an empty one (no appliance for none)', async () => {
+    const empty = join(dir, 'empty.raw');
+    await writeFile(empty, '');
+    const disks = [
+      { deviceId: 'gone', path: join(dir, 'missing.qcow2'), format: 'qcow2' },
+      { deviceId: 'empty', path: empty, format: 'raw' },
+    ];
+    // A guestfish that cannot start: any attempt at an appliance would be a launch failure.
+    const inspector = new VmDiskInspector({
+      ...DEFAULT_VM_DISK_INSPECTOR_OPTIONS,
+      guestfish: join(dir, 'none'),
+    });
+    await expect(inspector.inspect(disks, new AbortController().signal)).rejects.toThrow(/missing\.qcow2/);
+
+    const result = await inspector.inspect(disks, new AbortController().signal, { unreadable: 'warn' });
+    expect(result.disks).toEqual([
+      expect.objectContaining({ deviceId: 'empty', path: empty, virtualSizeBytes: 0, partitionTable: null }),
+    ]);
+    expect(result.guest).toBeNull();
+    expect(result.concerns).toEqual([
+      expect.objectContaining({ code: 'DEEP_INSPECTION_FAILED', severity: 'warning', subject: 'gone' }),
+      expect.objectContaining({ code: 'PARTITION_TABLE_UNREADABLE', severity: 'warning', subject: 'empty' }),
+      {
+        code: 'DEEP_INSPECTION_FAILED',
+        severity: 'warning',
+        message: 'the guest could not be inspected: no disk of the VM holds bytes libguestfs can read',
+      },
     ]);
   });
 

@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { runCommand } from '@ferry/platform';
-import { libguestfsEnv } from '@ferry/qemu';
+import { guestfishDrive, libguestfsEnv } from '@ferry/qemu';
 import type { GuestFacts, InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
 import type { DiskImage } from './first-pass';
 import { firstPass } from './first-pass';
+import type { DeepDisk } from './guest-inspection';
 import { inspectGuests } from './guest-inspection';
-import { deepInspectionFailed, inspectionConcerns, sortConcerns } from './hazards';
+import { deepInspectionFailed, diskUnreadable, inspectionConcerns, sortConcerns } from './hazards';
 
 export interface VmDiskInspectorOptions {
   /** `virt-inspector`: libguestfs after the first pass; `first-pass`: qemu-img and the partition table only. */
@@ -39,12 +40,30 @@ export interface VmDiskInspection {
   concerns: InspectionConcern[];
 }
 
+export interface InspectDisksOptions {
+  /**
+   * What a disk whose first pass fails (qemu-img cannot read it) does: `reject` the whole inspection
+   * (the default: a local image that cannot be read is the VM's error), or `warn`: a
+   * DEEP_INSPECTION_FAILED concern about that disk, which is left out, and the others are inspected
+   * (a vSphere disk read over the datastore, where one disk's file may be missing or empty).
+   */
+  unreadable?: 'reject' | 'warn';
+}
+
+/** The frozen disks' inspection (VmDiskInspector; stubbed in unit tests). */
+export interface DiskInspection {
+  /** Fails when the tools the configured depth needs are missing. */
+  check(): Promise<void>;
+  inspect(disks: DiskImage[], signal: AbortSignal, options?: InspectDisksOptions): Promise<VmDiskInspection>;
+}
+
 /**
  * Inspects a VM's frozen disk images: the first pass on each (no appliance), then, when configured,
  * one libguestfs appliance over all of them together, so that a guest whose filesystems span disks
- * is seen whole and a VM costs one boot whatever its number of disks.
+ * is seen whole and a VM costs one boot whatever its number of disks. A disk with no bytes (or one
+ * guestfish cannot open) is left out of the appliance; without any disk left there is no boot.
  */
-export class VmDiskInspector {
+export class VmDiskInspector implements DiskInspection {
   private readonly logger = new Logger(VmDiskInspector.name);
 
   constructor(private readonly options: VmDiskInspectorOptions) {}
@@ -61,37 +80,55 @@ export class VmDiskInspector {
     await libguestfsEnv(this.options.qemuBinary);
   }
 
-  /** Rejects when an image cannot be read at all, or with `signal.reason` when aborted. */
-  async inspect(disks: DiskImage[], signal: AbortSignal): Promise<VmDiskInspection> {
+  /**
+   * Rejects when an image cannot be read at all (unless `unreadable: 'warn'`), or with
+   * `signal.reason` when aborted.
+   */
+  async inspect(
+    disks: DiskImage[],
+    signal: AbortSignal,
+    options: InspectDisksOptions = {},
+  ): Promise<VmDiskInspection> {
     const qemuImg = { qemuImg: this.options.qemuImg, timeoutMs: this.options.qemuImgTimeoutMs, signal };
     const facts: LocalDiskFacts[] = [];
     const concerns: InspectionConcern[] = [];
+    const deep: DeepDisk[] = [];
     for (const disk of disks) {
       signal.throwIfAborted();
       const pass = await firstPass(disk, qemuImg).catch((err: unknown) => {
         signal.throwIfAborted();
-        throw err;
+        if (options.unreadable !== 'warn') throw err;
+        concerns.push(diskUnreadable(disk.deviceId, messageOf(err)));
+        return null;
       });
+      if (!pass) continue;
       facts.push(pass.facts);
       concerns.push(...pass.concerns);
+      if (pass.facts.virtualSizeBytes === 0) continue;
+      if (guestfishDrive(disk.path) === null) {
+        concerns.push(diskUnreadable(disk.deviceId, 'libguestfs cannot open the way it is served'));
+        continue;
+      }
+      deep.push({ ...disk, partitionTable: pass.facts.partitionTable });
     }
     if (this.options.deepInspection === 'first-pass')
       return { disks: facts, guest: null, guests: [], concerns: sortConcerns(concerns) };
+    if (deep.length === 0) {
+      concerns.push(deepInspectionFailed('no disk of the VM holds bytes libguestfs can read'));
+      return { disks: facts, guest: null, guests: [], concerns: sortConcerns(concerns) };
+    }
 
     let guests: GuestFacts[] = [];
     const started = Date.now();
     try {
-      const found = await inspectGuests(
-        disks.map((d, i) => ({ ...d, partitionTable: facts[i]?.partitionTable ?? null })),
-        {
-          guestfish: this.options.guestfish,
-          env: await libguestfsEnv(this.options.qemuBinary),
-          timeoutMs: this.options.deepTimeoutMs,
-          signal,
-        },
-      );
+      const found = await inspectGuests(deep, {
+        guestfish: this.options.guestfish,
+        env: await libguestfsEnv(this.options.qemuBinary),
+        timeoutMs: this.options.deepTimeoutMs,
+        signal,
+      });
       guests = found.map((g) => g.facts);
-      const ids = disks.map((d) => d.deviceId);
+      const ids = deep.map((d) => d.deviceId);
       this.logger.debug({
         msg: 'deep inspection done',
         disks: ids,
@@ -102,14 +139,15 @@ export class VmDiskInspector {
     } catch (err) {
       signal.throwIfAborted();
       // The first pass stands; the guest stays unknown (null), and the concern says why.
-      const message = (err as { message?: unknown })?.message;
-      this.logger.warn({
-        msg: 'deep inspection failed',
-        disks: disks.map((d) => d.deviceId),
-        error: message,
-      });
-      concerns.push(deepInspectionFailed(typeof message === 'string' ? message : String(err)));
+      const message = messageOf(err);
+      this.logger.warn({ msg: 'deep inspection failed', disks: deep.map((d) => d.deviceId), error: message });
+      concerns.push(deepInspectionFailed(message));
     }
     return { disks: facts, guest: guests[0] ?? null, guests, concerns: sortConcerns(concerns) };
   }
+}
+
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown })?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -32,7 +32,12 @@ export class SourceFactory {
         if (!secret) throw new Error('a vSphere source needs credentials');
         return new VsphereSource(
           { url: String(source.url), username: secret.username, password: secret.password },
-          this.vsphereConfig(),
+          {
+            ...this.vsphereConfig(),
+            deepInspection: this.config.INSPECTOR_DEEP_INSPECTION,
+            virtInspectorTimeoutMs: this.config.INSPECTOR_VIRT_INSPECTOR_TIMEOUT_MS,
+            qemuImg: this.config.QEMU_IMG_BINARY,
+          },
           new Logger(VsphereSource.name),
         );
       case 'local':

@@ -1,9 +1,9 @@
 import type { RpcSubject, VmDto } from '@ferry/contracts';
 import { DeviceSubjects, FerryError, VmSubjects } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
-import type { VmDiskInspection } from '../../deep/vm-disk-inspector';
+import type { DiskInspection, VmDiskInspection } from '../../deep/vm-disk-inspector';
 import { SourceFatalError, VmInspectionError } from '../source';
-import type { DiskInspection, LocalSnapshotRef } from './local-source';
+import type { LocalSnapshotRef } from './local-source';
 import { LocalSource } from './local-source';
 
 const VM_ID = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';

@@ -3,8 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { DeviceDto, InspectionResults, VmDto } from '@ferry/contracts';
 import { DeviceSubjects, FerryError, VmSubjects } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
-import type { DiskImage } from '../../deep/first-pass';
-import type { VmDiskInspection } from '../../deep/vm-disk-inspector';
+import type { DiskInspection, VmDiskInspection } from '../../deep/vm-disk-inspector';
 import { DEFAULT_VM_DISK_INSPECTOR_OPTIONS, VmDiskInspector } from '../../deep/vm-disk-inspector';
 import type { InspectionSource, SnapshotRef } from '../source';
 import { SourceFatalError, VmInspectionError } from '../source';
@@ -19,13 +18,6 @@ export interface LocalSourceConfig {
   qemuImg: string;
   /** Limit of each request to vm-operator, in ms (snapshots get at least 30 s, consolidation its own). */
   requestTimeoutMs: number;
-}
-
-/** The frozen disks' inspection (VmDiskInspector; stubbed in unit tests). */
-export interface DiskInspection {
-  /** Fails when the tools the configured depth needs are missing. */
-  check(): Promise<void>;
-  inspect(disks: DiskImage[], signal: AbortSignal): Promise<VmDiskInspection>;
 }
 
 /** The local SnapshotRef: the VM's UUID and, per disk, what its snapshot froze. */

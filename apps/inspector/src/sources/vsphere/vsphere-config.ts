@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { LoggerService } from '@nestjs/common';
+import type { openImportSource } from '@ferry/qemu';
+import type { DiskInspection } from '../../deep/vm-disk-inspector';
 import type { SnapshotRef } from '../source';
 import { SourceFatalError } from '../source';
 import type { SoapTransport } from './soap-transport';
@@ -22,6 +24,18 @@ export interface VsphereSourceConfig {
   requestTimeoutMs: number;
   /** Limit of each task (snapshot creation or removal), in ms. */
   taskTimeoutMs: number;
+  /**
+   * INSPECTOR_DEEP_INSPECTION for the source (sessions of exports ignore it): `virt-inspector` reads
+   * each disk as its snapshot froze it over the datastore and inspects the guest; `first-pass`
+   * (the default here) stops at vSphere's facts.
+   */
+  deepInspection?: 'virt-inspector' | 'first-pass';
+  /** Limit of one VM's libguestfs session, in ms (INSPECTOR_VIRT_INSPECTOR_TIMEOUT_MS). */
+  virtInspectorTimeoutMs?: number;
+  /** QEMU_IMG_BINARY. */
+  qemuImg?: string;
+  /** Where the private directory of an inspection's cookie and NBD sockets goes; default the system's. */
+  tmpDir?: string;
 }
 
 export type SourceLogger = Pick<LoggerService, 'log' | 'warn' | 'debug'>;
@@ -31,6 +45,10 @@ export interface VsphereSourceOptions {
   transport?: SoapTransport;
   /** Pauses between task polls, in ms. */
   taskPollMs?: { first: number; max: number };
+  /** Replaces VmDiskInspector (unit tests). */
+  disks?: DiskInspection;
+  /** Replaces openImportSource, nbdkit over the datastore (unit tests). */
+  openSource?: typeof openImportSource;
 }
 
 /** The vSphere SnapshotRef: MoRef values of the VM and of the snapshot. */

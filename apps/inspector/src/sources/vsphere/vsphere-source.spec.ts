@@ -1,8 +1,11 @@
 import { inspect } from 'node:util';
+import type { OpenedSource } from '@ferry/qemu';
+import type { DiskInspection, VmDiskInspection } from '../../deep/vm-disk-inspector';
 import { SourceFatalError, VmInspectionError } from '../source';
+import type { BaseDisk } from './base-disks';
 import type { SoapRequest, SoapResponse, SoapTransport } from './soap-transport';
 import { parseXml, soapBody } from './soap-xml';
-import type { VsphereSourceConfig } from './vsphere-source';
+import type { VsphereSourceConfig, VsphereSourceOptions } from './vsphere-source';
 import { VsphereSource } from './vsphere-source';
 
 const PASSWORD = 's3cr&t<pw>';
@@ -65,7 +68,7 @@ function vcenter(answers: Record<string, Answer>) {
     requestTimeoutMs: 1000,
     taskTimeoutMs: 1000,
   };
-  const source = (over: Partial<VsphereSourceConfig> = {}) =>
+  const source = (over: Partial<VsphereSourceConfig> = {}, deep: Partial<VsphereSourceOptions> = {}) =>
     new VsphereSource(
       { url: 'https://vc.example.com', username: 'admin@vsphere.local', password: PASSWORD },
       { ...config, ...over },
@@ -73,6 +76,7 @@ function vcenter(answers: Record<string, Answer>) {
       {
         transport,
         taskPollMs: { first: 1, max: 5 },
+        ...deep,
       },
     );
   return { requests, logs, source };
@@ -223,5 +227,109 @@ describe('VsphereSource', () => {
     await source.open(signal());
     await expect(source.close()).resolves.toBeUndefined();
     expect(vc.requests.at(-1)!.method).toBe('Logout');
+  });
+
+  describe('with deep inspection', () => {
+    // A VM whose tools vSphere sees installed (VMWARE_TOOLS info), on one pvscsi disk.
+    const VM_CONTENT = ok(
+      'RetrievePropertiesEx',
+      '<returnval><objects><obj type="VirtualMachine">vm-42</obj>' +
+        '<propSet><name>name</name><val xsi:type="xsd:string">web01</val></propSet>' +
+        '<propSet><name>guest.toolsStatus</name><val xsi:type="VirtualMachineToolsStatus">toolsOk</val></propSet>' +
+        '</objects></returnval>',
+    );
+    const BASE: BaseDisk = {
+      key: '2000',
+      label: 'Hard disk 1',
+      fileName: '[ds1] web01/web01.vmdk',
+      url: 'https://vc.example.com/folder/web01/web01.vmdk?dcPath=DC0&dsName=ds1',
+      unreadable: null,
+    };
+    const stubs = (found: Partial<VmDiskInspection> = {}) => {
+      const disks: jest.Mocked<DiskInspection> = {
+        check: jest.fn().mockResolvedValue(undefined),
+        inspect: jest.fn().mockResolvedValue({ disks: [], guest: null, guests: [], concerns: [], ...found }),
+      };
+      const close = jest.fn().mockResolvedValue(undefined);
+      const openSource = jest.fn().mockResolvedValue({
+        image: 'nbd+unix:///?socket=/tmp/x/image.sock',
+        format: 'raw',
+        virtualSizeBytes: 1,
+        layers: [],
+        close,
+      } satisfies OpenedSource);
+      return { disks, openSource, close };
+    };
+
+    it('checks the tools before logging in, and a missing one stops the source (no session is left)', async () => {
+      const vc = vcenter({});
+      const { disks, openSource } = stubs();
+      disks.check.mockRejectedValue(new Error('spawn guestfish ENOENT'));
+      const source = vc.source({ deepInspection: 'virt-inspector' }, { disks, openSource });
+      await expect(source.open(signal())).rejects.toMatchObject({
+        name: 'SourceFatalError',
+        kind: 'other',
+        message: expect.stringMatching(/spawn guestfish ENOENT .*INSPECTOR_DEEP_INSPECTION=first-pass/),
+      });
+      expect(vc.requests).toEqual([]);
+    });
+
+    it('gives the guest and its concerns beside vSphere’s; the guest’s VMWARE_TOOLS replaces vSphere’s', async () => {
+      const vc = vcenter({ RetrievePropertiesEx: VM_CONTENT });
+      const { disks, openSource, close } = stubs({
+        guest: { root: '/dev/sda2' } as VmDiskInspection['guest'],
+        concerns: [
+          { code: 'FSTAB_BY_PATH', severity: 'blocker', message: 'by-path', subject: 'x /data' },
+          { code: 'VMWARE_TOOLS', severity: 'warning', message: 'files', subject: '/dev/sda2' },
+        ],
+      });
+      const source = vc.source({ deepInspection: 'virt-inspector' }, { disks, openSource });
+      await source.open(signal());
+      const results = await source.inspect(
+        '/DC0/vm/web01',
+        { moref: 'vm-42', snapshot: 's-1', disks: [BASE] },
+        signal(),
+      );
+      expect(openSource).toHaveBeenCalledWith(
+        expect.objectContaining({ kind: 'http', url: BASE.url }),
+        expect.objectContaining({ timeoutMs: expect.any(Number) }),
+      );
+      expect(close).toHaveBeenCalled();
+      expect(results.guest).toEqual({ root: '/dev/sda2' });
+      expect(results.concerns.map((c) => [c.code, c.severity])).toEqual([
+        ['FSTAB_BY_PATH', 'blocker'],
+        ['VMWARE_TOOLS', 'warning'],
+      ]);
+    });
+
+    it('says so when the ref names no disk files (no snapshot of its own), and reads nothing', async () => {
+      const vc = vcenter({ RetrievePropertiesEx: VM_CONTENT });
+      const { disks, openSource } = stubs();
+      const source = vc.source({ deepInspection: 'virt-inspector' }, { disks, openSource });
+      await source.open(signal());
+      const results = await source.inspect('/DC0/vm/web01', { moref: 'vm-42', snapshot: 's-1' }, signal());
+      expect(openSource).not.toHaveBeenCalled();
+      expect(results).toMatchObject({ disks: [], guest: null });
+      expect(results.concerns.map((c) => [c.code, c.severity])).toEqual([
+        ['DEEP_INSPECTION_FAILED', 'warning'],
+        ['VMWARE_TOOLS', 'info'],
+      ]);
+    });
+
+    it('is off with first-pass: vSphere’s facts alone, as before', async () => {
+      const vc = vcenter({ RetrievePropertiesEx: VM_CONTENT });
+      const { disks, openSource } = stubs();
+      const source = vc.source({ deepInspection: 'first-pass' }, { disks, openSource });
+      await source.open(signal());
+      const results = await source.inspect(
+        '/DC0/vm/web01',
+        { moref: 'vm-42', snapshot: 's-1', disks: [BASE] },
+        signal(),
+      );
+      expect(disks.check).not.toHaveBeenCalled();
+      expect(openSource).not.toHaveBeenCalled();
+      expect(results).not.toHaveProperty('guest');
+      expect(results).not.toHaveProperty('disks');
+    });
   });
 });

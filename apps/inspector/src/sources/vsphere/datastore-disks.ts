@@ -1,6 +1,6 @@
 import type { VsphereDiskFacts, VsphereExportDiskDto, VsphereVmFacts } from '@ferry/contracts';
-import { datastoreFileUrl, parseDatastorePath } from '../sources/vsphere/datastore-path';
-import type { XmlNode } from '../sources/vsphere/soap-xml';
+import { datastoreFileUrl, parseDatastorePath } from './datastore-path';
+import type { XmlNode } from './soap-xml';
 
 /** Where the disks' files are served: vCenter's origin and the VM's datacenter path. */
 export interface DiskLocation {

@@ -1,6 +1,6 @@
-import { parseXml } from '../sources/vsphere/soap-xml';
-import { buildVmFacts } from '../sources/vsphere/vsphere-facts.mapper';
-import { exportDisks } from './export-disks';
+import { parseXml } from './soap-xml';
+import { buildVmFacts } from './vsphere-facts.mapper';
+import { exportDisks } from './datastore-disks';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 const controller = (type: string, key: number, bus: number, shared = 'noSharing') =>
