@@ -96,7 +96,11 @@ describe('disk import from vSphere (vcsim) through the gateway', () => {
           source: { type: 'vsphere', VcenterCredentials: credentials(), vmId: moref, disk: String(disk.key) },
         },
       });
-      expect(r.status).toBe(202);
+      // The body says why when it is not accepted.
+      expect({ status: r.status, body: r.status === 202 ? 'accepted' : r.body }).toEqual({
+        status: 202,
+        body: 'accepted',
+      });
       // No secret in what the operation records.
       expect(JSON.stringify(r.body)).not.toContain(vcsim.password);
       ops.push(r.body);
@@ -170,7 +174,11 @@ describe('disk import from vSphere (vcsim) through the gateway', () => {
         attach_to: null,
       },
     });
-    expect(r.status).toBe(202);
+    // The body says why when it is not accepted.
+    expect({ status: r.status, body: r.status === 202 ? 'accepted' : r.body }).toEqual({
+      status: 202,
+      body: 'accepted',
+    });
     // The export (and its snapshot) is open: the inspector dies holding it, and comes back.
     expect(await probe.snapshotNames(moref)).toEqual([INSPECTOR_EXPORT_SNAPSHOT_NAME]);
     await suite.processes.get('inspector')!.stop('SIGKILL');
