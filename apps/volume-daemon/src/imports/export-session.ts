@@ -8,6 +8,13 @@ import type { FerryClient } from '@ferry/platform';
 import { retrying } from '@ferry/platform';
 import type { HttpSession } from '@ferry/qemu';
 
+/**
+ * Deadline of one session request, and the least time the first one is retried: a request the
+ * broker handed to an inspector that died at that moment is never answered, so it is asked again
+ * (another replica, or the restarted one) rather than waited for.
+ */
+const SESSION_TIMEOUT_MS = 10_000;
+const MIN_SESSION_RETRY_MS = 30_000;
 /** The soonest and latest a session is asked for again, in ms. */
 const MIN_RENEW_MS = 5_000;
 const MAX_RENEW_MS = 300_000;
@@ -26,7 +33,6 @@ export class ExportSession {
     private readonly client: FerryClient,
     private readonly exportId: string,
     private readonly dir: string,
-    private readonly timeoutMs: number,
     private readonly logger: Logger,
     readonly http: HttpSession,
   ) {}
@@ -34,22 +40,21 @@ export class ExportSession {
   static async start(
     client: FerryClient,
     exportId: string,
-    timeoutMs: number,
     logger: Logger,
     /** How long an inspector that is unavailable (restarting) is waited for. */
     retryMs: number,
   ): Promise<ExportSession> {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-export-'));
     try {
-      const first = await retrying(retryMs, () =>
-        client.send(InspectorSubjects.EXPORT_SESSION, { id: exportId }, { timeoutMs }),
+      const first = await retrying(Math.max(retryMs, MIN_SESSION_RETRY_MS), () =>
+        client.send(InspectorSubjects.EXPORT_SESSION, { id: exportId }, { timeoutMs: SESSION_TIMEOUT_MS }),
       );
       const http: HttpSession = { cookieFile: join(dir, 'cookie'), renewSeconds: 30 };
       if (first.caPem) {
         http.caFile = join(dir, 'ca.pem');
         await writeFile(http.caFile, first.caPem, { mode: 0o600 });
       }
-      const session = new ExportSession(client, exportId, dir, timeoutMs, logger, http);
+      const session = new ExportSession(client, exportId, dir, logger, http);
       await session.store(first);
       return session;
     } catch (err) {
@@ -83,7 +88,7 @@ export class ExportSession {
       const next = await this.client.send(
         InspectorSubjects.EXPORT_SESSION,
         { id: this.exportId },
-        { timeoutMs: this.timeoutMs },
+        { timeoutMs: SESSION_TIMEOUT_MS },
       );
       if (!this.closed) await this.store(next);
     } catch (err) {

@@ -101,7 +101,6 @@ export class SourceAccess {
         session = await ExportSession.start(
           this.client,
           source.exportId,
-          OPEN_TIMEOUT_MS,
           this.logger,
           this.config.VOLUME_BACKEND_RETRY_MS,
         );
