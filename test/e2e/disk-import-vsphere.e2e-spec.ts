@@ -10,12 +10,10 @@ import {
   BOOT_OK_MARKER,
   VcsimProbe,
   VcsimProcess,
-  attachDisk,
+  attachRawAsDisk,
   buildBootableGuest,
   diskKeys,
   eventually,
-  monolithicFlatVmdk,
-  uploadFile,
   vcsimFileUrl,
   vcsimHttp,
 } from '@ferry/testing';
@@ -58,16 +56,7 @@ describe('disk import from vSphere (vcsim) through the gateway', () => {
       ['boot', guestRaw],
       ['data', data],
     ] as const) {
-      const vmdk = await monolithicFlatVmdk(dir, name, raw);
-      await uploadFile(vcsim, `[LocalDS_0] ferry-web01/${name}.vmdk`, vmdk.descriptor);
-      await uploadFile(vcsim, `[LocalDS_0] ferry-web01/${name}-flat.vmdk`, vmdk.flat);
-      const size = Number(execFileSync('stat', ['-c', '%s', raw]).toString().trim());
-      added.push(
-        await attachDisk(vcsim, moref, {
-          fileName: `[LocalDS_0] ferry-web01/${name}.vmdk`,
-          capacityBytes: size,
-        }),
-      );
+      added.push(await attachRawAsDisk(vcsim, moref, raw, `[LocalDS_0] ferry-web01/${name}.vmdk`, dir));
     }
     suite = await Suite.start(['gateway']);
     // KVM passes vm-operator's probe on this machine's nested hypervisor, then stops inside syslinux

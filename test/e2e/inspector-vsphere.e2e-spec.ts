@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
 import { INSPECTOR_SNAPSHOT_NAME } from '@ferry/contracts';
 import {
-  attachDisk,
+  attachRawAsDisk,
   buildBootableGuest,
   diskKeys,
   eventually,
   freePort,
-  monolithicFlatVmdk,
-  uploadFile,
   VcsimProbe,
   VcsimProcess,
 } from '@ferry/testing';
@@ -172,12 +170,9 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
     // The bootable guest beside vcsim's own (0-byte) disk; one libguestfs appliance boot under TCG.
     const moref = await probe.moref(PATHS[1]!);
     const guest = await buildBootableGuest(dir);
-    const vmdk = await monolithicFlatVmdk(dir, 'web', guest.path);
-    const fileName = '[LocalDS_0] ferry-e2e/web.vmdk';
-    await uploadFile(vcsim, fileName, vmdk.descriptor);
-    await uploadFile(vcsim, fileName.replace('.vmdk', '-flat.vmdk'), vmdk.flat);
     const [own] = await diskKeys(vcsim, moref);
-    const disk = await attachDisk(vcsim, moref, { fileName, capacityBytes: guest.sizeBytes });
+    const fileName = '[LocalDS_0] ferry-e2e/web.vmdk';
+    const disk = await attachRawAsDisk(vcsim, moref, guest.path, fileName, dir);
 
     const r = await start([moref], { url: vcsim.url, username: vcsim.username, password: vcsim.password });
     expect(r.status).toBe(202);

@@ -270,3 +270,23 @@ async function power(sim: Sim, moref: string, method: 'PowerOnVM_Task' | 'PowerO
 
 export const powerOff = (sim: Sim, moref: string): Promise<void> => power(sim, moref, 'PowerOffVM_Task');
 export const powerOn = (sim: Sim, moref: string): Promise<void> => power(sim, moref, 'PowerOnVM_Task');
+
+/**
+ * Gives a vcsim VM a disk with `raw`'s bytes: the image as an ESXi-style monolithicFlat VMDK in `dir`,
+ * both files uploaded as `fileName` (`[LocalDS_0] dir/name.vmdk`) and its `-flat.vmdk`, then attached.
+ */
+export async function attachRawAsDisk(
+  sim: Sim,
+  moref: string,
+  raw: string,
+  fileName: string,
+  dir: string,
+): Promise<VcsimDisk> {
+  const name = /([^/\]\s]+)\.vmdk$/.exec(fileName)?.[1];
+  if (!name) throw new Error(`not a VMDK datastore path: ${fileName}`);
+  const vmdk = await monolithicFlatVmdk(dir, name, raw);
+  await uploadFile(sim, fileName, vmdk.descriptor);
+  await uploadFile(sim, fileName.replace(/\.vmdk$/, '-flat.vmdk'), vmdk.flat);
+  const capacityBytes = (await stat(raw)).size;
+  return attachDisk(sim, moref, { fileName, capacityBytes });
+}

@@ -6,12 +6,10 @@ import type { BootableGuest, VcsimDisk } from '@ferry/testing';
 import {
   VcsimProbe,
   VcsimProcess,
-  attachDisk,
+  attachRawAsDisk,
   buildBootableGuest,
   diskKeys,
   eventually,
-  monolithicFlatVmdk,
-  uploadFile,
   vcsimFileUrl,
 } from '@ferry/testing';
 import { parseBaseDisks } from './base-disks';
@@ -57,11 +55,8 @@ describe('VsphereSource deep inspection over the datastore (vcsim, nbdkit, libgu
     moref = await probe.moref(VM);
     // vcsim's own disk stays (its file has 0 bytes); the bootable guest is added beside it.
     guest = await buildBootableGuest(dir);
-    const vmdk = await monolithicFlatVmdk(dir, 'boot', guest.path);
-    await uploadFile(vcsim, BOOT, vmdk.descriptor);
-    await uploadFile(vcsim, BOOT.replace('.vmdk', '-flat.vmdk'), vmdk.flat);
     [own] = await diskKeys(vcsim, moref);
-    boot = await attachDisk(vcsim, moref, { fileName: BOOT, capacityBytes: guest.sizeBytes });
+    boot = await attachRawAsDisk(vcsim, moref, guest.path, BOOT, dir);
     source = new VsphereSource(
       { url: vcsim.url, username: vcsim.username, password: vcsim.password },
       {
