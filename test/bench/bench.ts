@@ -17,6 +17,7 @@ import { benchObserverSweep } from './observer-sweep';
 import { benchPlacement } from './placement';
 import { benchInspectorDrain } from './inspector-drain';
 import { benchImportVsphere } from './import-vsphere';
+import { benchImportWays } from './import-ways';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -32,6 +33,7 @@ const PARTS = [
   'placement',
   'inspector_drain',
   'import_vsphere_disk',
+  'import_ways',
 ] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
@@ -196,6 +198,8 @@ async function main(): Promise<void> {
   if (selected('inspector_drain')) await benchInspectorDrain(emit);
   // A vSphere disk import (2 GiB from vcsim) against curl + qemu-img convert and nbdkit curl → qemu-img.
   if (selected('import_vsphere_disk')) await benchImportVsphere(emit);
+  // One remote raw read into a qcow2 by each way there is (libs/qemu/README.md), against curl + convert.
+  if (selected('import_ways')) await benchImportWays(emit);
 }
 
 main().catch((err: Error) => {

@@ -12,6 +12,8 @@ export type {
 export { ImportSourceError } from './import/import-source';
 export { openImportSource } from './import/open-import-source';
 export { listOvaDisks } from './import/ova-source';
+export { startNbdServer } from './import/nbd-server';
+export type { NbdServer } from './import/nbd-server';
 export * from './kvm/kvm-probe';
 export * from './guestfish/guestfish-session';
 export * from './guestfish/libguestfs-env';
