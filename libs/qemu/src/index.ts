@@ -12,6 +12,7 @@ export type {
 export { ImportSourceError } from './import/import-source';
 export { openImportSource } from './import/open-import-source';
 export { listOvaDisks } from './import/ova-source';
+export { SessionFiles } from './import/session-files';
 export { startNbdServer } from './import/nbd-server';
 export type { NbdServer } from './import/nbd-server';
 export * from './kvm/kvm-probe';

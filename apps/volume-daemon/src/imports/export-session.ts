@@ -1,12 +1,10 @@
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '@nestjs/common';
 import type { ExportSessionDto } from '@ferry/contracts';
 import { InspectorSubjects, errorOf } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
 import { retrying } from '@ferry/platform';
 import type { HttpSession } from '@ferry/qemu';
+import { SessionFiles } from '@ferry/qemu';
 
 /**
  * Deadline of one session request, and the least time the first one is retried: a request the
@@ -20,10 +18,11 @@ const MIN_RENEW_MS = 5_000;
 const MAX_RENEW_MS = 300_000;
 
 /**
- * The download session of one vSphere export, for nbdkit: the cookie lives in a file of a private
- * directory (0700, the file 0600), which nbdkit's cookie script reads at its first request and again
- * once `renewSeconds` have passed (nbdkit 1.32 does not re-read it on a reconnection). Before the inspector's `expiresAt` the session is asked for again (which also renews
- * the export's lease, so its snapshot outlives a long download) and the file is replaced atomically.
+ * The download session of one vSphere export, for nbdkit: the cookie lives in `SessionFiles`, which
+ * nbdkit's cookie script reads at its first request and again once `renewSeconds` have passed
+ * (nbdkit 1.32 does not re-read it on a reconnection). Before the inspector's `expiresAt` the session
+ * is asked for again (which also renews the export's lease, so its snapshot outlives a long
+ * download) and the file is replaced.
  */
 export class ExportSession {
   private timer?: NodeJS.Timeout;
@@ -32,10 +31,13 @@ export class ExportSession {
   private constructor(
     private readonly client: FerryClient,
     private readonly exportId: string,
-    private readonly dir: string,
+    private readonly files: SessionFiles,
     private readonly logger: Logger,
-    readonly http: HttpSession,
   ) {}
+
+  get http(): HttpSession {
+    return this.files.http;
+  }
 
   static async start(
     client: FerryClient,
@@ -44,21 +46,16 @@ export class ExportSession {
     /** How long an inspector that is unavailable (restarting) is waited for. */
     retryMs: number,
   ): Promise<ExportSession> {
-    const dir = await mkdtemp(join(tmpdir(), 'ferry-export-'));
+    const first = await retrying(Math.max(retryMs, MIN_SESSION_RETRY_MS), () =>
+      client.send(InspectorSubjects.EXPORT_SESSION, { id: exportId }, { timeoutMs: SESSION_TIMEOUT_MS }),
+    );
+    const files = await SessionFiles.create({ caPem: first.caPem, renewSeconds: 30 });
+    const session = new ExportSession(client, exportId, files, logger);
     try {
-      const first = await retrying(Math.max(retryMs, MIN_SESSION_RETRY_MS), () =>
-        client.send(InspectorSubjects.EXPORT_SESSION, { id: exportId }, { timeoutMs: SESSION_TIMEOUT_MS }),
-      );
-      const http: HttpSession = { cookieFile: join(dir, 'cookie'), renewSeconds: 30 };
-      if (first.caPem) {
-        http.caFile = join(dir, 'ca.pem');
-        await writeFile(http.caFile, first.caPem, { mode: 0o600 });
-      }
-      const session = new ExportSession(client, exportId, dir, logger, http);
       await session.store(first);
       return session;
     } catch (err) {
-      await rm(dir, { recursive: true, force: true });
+      await session.close();
       throw err;
     }
   }
@@ -66,13 +63,11 @@ export class ExportSession {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await rm(this.dir, { recursive: true, force: true });
+    await this.files.close();
   }
 
   private async store(session: ExportSessionDto): Promise<void> {
-    const file = this.http.cookieFile!;
-    await writeFile(`${file}.new`, session.cookie, { mode: 0o600 });
-    await rename(`${file}.new`, file);
+    await this.files.setCookie(session.cookie);
     const half = (Date.parse(session.expiresAt) - Date.now()) / 2;
     this.schedule(Math.min(MAX_RENEW_MS, Math.max(MIN_RENEW_MS, half)));
   }

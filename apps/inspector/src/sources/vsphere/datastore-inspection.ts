@@ -1,9 +1,6 @@
-import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InspectionConcern } from '@ferry/contracts';
 import type { OpenedSource } from '@ferry/qemu';
-import { openImportSource } from '@ferry/qemu';
+import { SessionFiles, openImportSource } from '@ferry/qemu';
 import type { DiskImage } from '../../deep/first-pass';
 import { diskUnreadable, sortConcerns } from '../../deep/hazards';
 import type { DiskInspection, VmDiskInspection } from '../../deep/vm-disk-inspector';
@@ -32,12 +29,6 @@ export interface DatastoreInspectionOptions {
   open?: typeof openImportSource;
 }
 
-/** Writes the file atomically, readable by us alone (nbdkit's cookie script reads it). */
-async function writeSecret(file: string, text: string): Promise<void> {
-  await writeFile(`${file}.new`, text, { mode: 0o600 });
-  await rename(`${file}.new`, file);
-}
-
 /**
  * Inspects the guest on a VM's disks as its snapshot froze them, reading each base disk over the
  * datastore file service (`/folder`, ranged GETs through nbdkit's curl plugin, with the session's
@@ -55,17 +46,12 @@ export async function inspectOverDatastore(
   const { signal, logger, vmId } = options;
   signal.throwIfAborted();
   const open = options.open ?? openImportSource;
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ferry-vsphere-deep-'));
+  const files = await SessionFiles.create({ caPem: session.caPem, tmpDir: options.tmpDir });
   const opened: OpenedSource[] = [];
   const concerns: InspectionConcern[] = [];
   const started = Date.now();
   try {
-    await chmod(dir, 0o700);
-    const cookieFile = join(dir, 'cookie');
-    let caFile: string | undefined;
-    if (session.caPem) await writeSecret((caFile = join(dir, 'ca.pem')), session.caPem);
     const images: DiskImage[] = [];
-    let written: string | null = null;
     for (const disk of disks) {
       signal.throwIfAborted();
       if (disk.unreadable) {
@@ -73,13 +59,13 @@ export async function inspectOverDatastore(
         continue;
       }
       const cookie = session.cookie();
-      if (cookie && cookie !== written) await writeSecret(cookieFile, (written = cookie));
+      if (cookie) await files.setCookie(cookie);
       try {
         const source = await open(
-          { kind: 'http', url: disk.url, session: { cookieFile: written ? cookieFile : undefined, caFile } },
+          { kind: 'http', url: disk.url, session: files.http },
           {
             timeoutMs: options.stepTimeoutMs,
-            tmpDir: dir,
+            tmpDir: files.dir,
             signal,
             lifetimeMs: options.lifetimeMs,
             qemuImg: options.qemuImg,
@@ -109,6 +95,6 @@ export async function inspectOverDatastore(
     return { ...found, concerns: sortConcerns([...concerns, ...found.concerns]) };
   } finally {
     await Promise.all(opened.map((s) => s.close()));
-    await rm(dir, { recursive: true, force: true });
+    await files.close();
   }
 }
