@@ -1,7 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { FerryError } from '@ferry/contracts';
-import { CredentialsCipher } from '../queue/credentials-cipher';
+import { CredentialsCipher } from '@ferry/platform';
 import { OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
 import { SourceFactory } from '../sources/source-factory';
 import type { VsphereSession } from '../sources/vsphere/vsphere-session';

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { FerryError } from '@ferry/contracts';
-import { loadConfig } from '@ferry/platform';
+import { CredentialsCipher, loadConfig } from '@ferry/platform';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '../queue/credentials-cipher';
 import type { InspectionRunner } from '../runner/inspection-runner';
 import type { SourceFactory } from '../sources/source-factory';
 import type { SoapRequest, SoapResponse, SoapTransport } from '../sources/vsphere/soap-transport';

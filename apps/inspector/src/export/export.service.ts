@@ -7,9 +7,8 @@ import type {
   VspherePowerState,
 } from '@ferry/contracts';
 import { FerryError, INSPECTOR_EXPORT_SNAPSHOT_NAME, VSPHERE_POWER_STATES } from '@ferry/contracts';
-import { withTimeout } from '@ferry/platform';
+import { CredentialsCipher, withTimeout } from '@ferry/platform';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '../queue/credentials-cipher';
 import { InspectionRunner, OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
 import { SourceFatalError, VmInspectionError } from '../sources/source';
 import { errorOfOpen, errorOfVm } from '../sources/source-errors';

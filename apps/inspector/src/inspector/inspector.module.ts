@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '../queue/credentials-cipher';
+import { CredentialsCipher } from '@ferry/platform';
 import { QueueRepository } from '../queue/queue.repository';
 import { InspectionRunner } from '../runner/inspection-runner';
 import { SourceFactory } from '../sources/source-factory';
@@ -18,7 +18,8 @@ import { InspectorService } from './inspector.service';
     {
       provide: CredentialsCipher,
       inject: [InspectorConfig],
-      useFactory: (config: InspectorConfig) => new CredentialsCipher(config.INSPECTOR_CREDENTIALS_KEY),
+      useFactory: (config: InspectorConfig) =>
+        new CredentialsCipher(config.INSPECTOR_CREDENTIALS_KEY, 'INSPECTOR_CREDENTIALS_KEY'),
     },
   ],
   exports: [CredentialsCipher, InspectionRunner, SourceFactory],

@@ -10,11 +10,10 @@ import type {
   StartInspectionRequest,
 } from '@ferry/contracts';
 import { FerryError, INSPECTOR_BUSY_STATES } from '@ferry/contracts';
-import { currentCorrelationId, Transactional, withTimeout } from '@ferry/platform';
+import { CredentialsCipher, currentCorrelationId, Transactional, withTimeout } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '../queue/credentials-cipher';
-import type { VcenterSecret } from '../queue/credentials-cipher';
+import type { VcenterSecret } from '@ferry/platform';
 import type { QueueRecord, RunRecord } from '../queue/queue.repository';
 import { QueueRepository, TERMINAL_RUN_STATES } from '../queue/queue.repository';
 import { InspectionRunner, OPEN_TIMEOUT_MS } from '../runner/inspection-runner';

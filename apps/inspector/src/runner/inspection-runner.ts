@@ -18,7 +18,7 @@ import {
 } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '../queue/credentials-cipher';
+import { CredentialsCipher } from '@ferry/platform';
 import type { Outcome, QueueRecord, RunRecord } from '../queue/queue.repository';
 import { QueueRepository, TERMINAL_RUN_STATES } from '../queue/queue.repository';
 import { SourceFactory } from '../sources/source-factory';

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { InspectionSourceType } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
 import { InspectorConfig } from '../config/inspector.config';
-import type { VcenterSecret } from '../queue/credentials-cipher';
+import type { VcenterSecret } from '@ferry/platform';
 import { LocalSource } from './local/local-source';
 import type { NoopSpec } from './noop-source';
 import { NoopSource } from './noop-source';

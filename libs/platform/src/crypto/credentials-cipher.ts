@@ -6,19 +6,20 @@ export interface VcenterSecret {
 }
 
 /**
- * Encrypts a run's vCenter credentials for the database (AES-256-GCM, the run id as associated data,
- * so a ciphertext copied to another run does not decrypt). The key comes from INSPECTOR_CREDENTIALS_KEY;
- * without one the process makes its own, which nothing else can read. `keyId` tells replicas whether
- * they hold the key that wrote a row.
+ * Encrypts vCenter credentials for the database (AES-256-GCM, the owning row's id as associated data,
+ * so a ciphertext copied to another row does not decrypt). The key comes from a service setting
+ * (INSPECTOR_CREDENTIALS_KEY, CLEANUP_CREDENTIALS_KEY); without one the process makes its own, which
+ * nothing else can read. `keyId` tells replicas whether they hold the key that wrote a row.
  */
 export class CredentialsCipher {
   readonly keyId: string;
   readonly ephemeral: boolean;
   private readonly key: Buffer;
 
-  constructor(configured: string) {
+  /** `setting` names the variable the key came from, for the error a malformed key gets. */
+  constructor(configured: string, setting = 'the credentials key') {
     this.ephemeral = configured === '';
-    this.key = this.ephemeral ? randomBytes(32) : parseKey(configured);
+    this.key = this.ephemeral ? randomBytes(32) : parseKey(configured, setting);
     this.keyId = createHash('sha256').update(this.key).digest('hex').slice(0, 16);
   }
 
@@ -40,8 +41,8 @@ export class CredentialsCipher {
   }
 }
 
-function parseKey(text: string): Buffer {
+function parseKey(text: string, setting: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (key.length !== 32) throw new Error('INSPECTOR_CREDENTIALS_KEY must be 32 bytes (base64 or hex)');
+  if (key.length !== 32) throw new Error(`${setting} must be 32 bytes (base64 or hex)`);
   return key;
 }
