@@ -31,11 +31,12 @@ ENTRYPOINT ["sh", "-c", "exec node -r ./tools/register-paths.js \"dist/apps/${FE
 # volume-daemon uses this image too (FERRY_APP=volume-daemon) for qemu-img, and for its imports nbdkit
 # (the curl plugin and the retry filter stream a vSphere or https disk) and qemu-nbd, with the disk
 # directory shared with vm-operator. host-capability uses it too: its local driver asks this QEMU, and its
-# libvirt driver runs virsh (libvirt-clients; openssh-client for qemu+ssh:// URIs).
+# libvirt driver runs virsh (libvirt-clients; openssh-client for qemu+ssh:// URIs). VM networking's bridge
+# mode runs `ip` (iproute2) and dnsmasq (dnsmasq-base) for the VMs' bridge, taps and DHCP.
 FROM runtime AS vm-operator
 USER root
 RUN apt-get update && apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils nbdkit \
-    libvirt-clients openssh-client \
+    libvirt-clients openssh-client dnsmasq-base iproute2 \
     && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/ferry/vms /var/lib/ferry/disks \
     && chown node /var/lib/ferry/vms /var/lib/ferry/disks
 USER node

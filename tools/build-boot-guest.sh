@@ -9,10 +9,17 @@
 #   p3  ext4 data filesystem, the target of fstab's second line
 # The initramfs's /init finds the root by the UUID on the kernel command line, mounts it, runs the
 # root's own `mount -a` (chrooted, so it reads the root's /etc/fstab and mounts relative to it), prints
-# FERRY-BOOT-OK, then FERRY-FSTAB-OK or FERRY-FSTAB-FAIL, to ttyS0 and powers off.
+# FERRY-BOOT-OK, then FERRY-FSTAB-OK or FERRY-FSTAB-FAIL, to ttyS0. A VM without a NIC then powers off.
+# A VM with one (a PCI network controller) gets the network its root describes: init loads virtio_net,
+# renames interfaces as the root's udev persistent-net rules say (ATTR{address}=="<mac>" ... NAME="<n>"),
+# runs busybox udhcpc for each `iface <name> inet dhcp` of the root's /etc/network/interfaces (and
+# interfaces.d/*), prints FERRY-NET-OK <iface> <ip>, or FERRY-NET-FAIL <iface>: <reason> when there is
+# no such interface or no lease within about 15 s, and stays up (udhcpc renews the lease) until QEMU
+# is stopped. The plain root has `iface eth0 inet dhcp` (the kernel names the virtio NIC eth0).
 # --vmware-traits adds what a guest brought from vSphere has and part 2 of a migration must fix: the
 # data line names /dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0-part1 (absent on KVM, so mount -a
-# fails), VMware Tools files and a NIC pinned to ens192 by a VMware MAC.
+# fails), VMware Tools files and a NIC pinned to ens192 by a VMware MAC (so a NIC with another MAC
+# stays eth0 and ens192 fails; one with that MAC becomes ens192 and gets its lease).
 #
 # Usage: build-boot-guest.sh [--vmware-traits] [<outdir>]
 #   With <outdir>: builds disk.raw and guest.json there (by hand, no cache).
@@ -47,6 +54,9 @@ DATA_BY_PATH=/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0-part1
 # The cloud kernel has these as modules (virtio, SCSI and ATA are all =m; ext4 is built in). It has
 # no ahci (so `ide` means the i440fx machine's PIIX controller) and no vmw_pvscsi.
 MODULES=(virtio_pci virtio_blk virtio_scsi sd_mod ata_piix)
+# Loaded only when the VM has a NIC. The cloud kernel has virtio_net as a module (with net_failover
+# and failover); AF_PACKET, which udhcpc's raw socket needs, is built in (CONFIG_PACKET=y).
+NET_MODULES=(virtio_net)
 MIB_SECTORS=2048
 BOOT_START=$((1 * MIB_SECTORS)) BOOT_SIZE=$((24 * MIB_SECTORS))
 ROOT_START=$((25 * MIB_SECTORS)) ROOT_SIZE=$((28 * MIB_SECTORS))
@@ -150,16 +160,49 @@ add_module() {
   seen[$path]=1
   order+=("$path")
 }
-for m in "${MODULES[@]}"; do
-  line=$(grep -E "(^|/)${m}\.ko:" "$moddir/modules.dep") || die "no module $m in $kver"
-  read -r -a deps <<<"${line#*:}"
-  for ((i = ${#deps[@]} - 1; i >= 0; i--)); do add_module "${deps[i]}"; done
-  add_module "${line%%:*}"
-done
-for path in "${order[@]}"; do
-  cp "$moddir/$path" "$initrd/lib/modules/"
-  basename "$path" >>"$initrd/lib/modules/load-order"
-done
+# Modules and their dependencies, dependencies first (as modprobe would), listed in a load-order file.
+write_load_order() { # file, modules...
+  local file=$1 m line path
+  shift
+  order=()
+  for m in "$@"; do
+    line=$(grep -E "(^|/)${m}\.ko:" "$moddir/modules.dep") || die "no module $m in $kver"
+    read -r -a deps <<<"${line#*:}"
+    for ((i = ${#deps[@]} - 1; i >= 0; i--)); do add_module "${deps[i]}"; done
+    add_module "${line%%:*}"
+  done
+  : >"$file"
+  for path in "${order[@]}"; do
+    cp "$moddir/$path" "$initrd/lib/modules/"
+    basename "$path" >>"$file"
+  done
+}
+write_load_order "$initrd/lib/modules/load-order" "${MODULES[@]}"
+write_load_order "$initrd/lib/modules/net-load-order" "${NET_MODULES[@]}"
+# udhcpc's script: sets the address it leases, as ifupdown's would, and leaves it for init to print.
+cat >"$initrd/bin/ferry-dhcp" <<'EOF'
+#!/bin/sh
+# busybox udhcpc runs this with deconfig, bound, renew, leasefail or nak ($interface, $ip, $mask, $router).
+state=/run/ferry-ip.$interface
+case $1 in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound | renew)
+    if [ "$(cat "$state" 2>/dev/null)" != "$ip" ]; then
+      ip -4 addr flush dev "$interface"
+      ip addr add "$ip/${mask:-24}" dev "$interface"
+      [ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface" 2>/dev/null
+      # A lease that brings another address later says so again; the first is init's to print.
+      [ ! -s "$state" ] || echo "FERRY-NET-OK $interface $ip"
+      echo "$ip" >"$state"
+    fi
+    ;;
+esac
+exit 0
+EOF
+chmod 755 "$initrd/bin/ferry-dhcp"
 cat >"$initrd/init" <<'EOF'
 #!/bin/sh
 # The bootable test guest's init (tools/build-boot-guest.sh). Everything it prints goes to ttyS0.
@@ -193,7 +236,53 @@ if chroot /root /bin/busybox mount -a; then rc=OK; else rc=FAIL; fi
 grep -v -e ' proc ' -e ' sysfs ' -e ' devtmpfs ' -e ' rootfs ' /proc/mounts | sed 's/^/ferry: mounted /'
 echo "FERRY-FSTAB-$rc"
 sync
-poweroff -f
+# A VM without a NIC is done. One with a NIC (a PCI network controller) is a server: it brings up the
+# network its root describes and stays up, its DHCP client renewing the lease, until QEMU is stopped.
+nic=
+for class in /sys/bus/pci/devices/*/class; do case $(cat "$class") in 0x02*) nic=1 ;; esac; done
+[ -n "$nic" ] || poweroff -f
+for m in $(cat /lib/modules/net-load-order); do insmod "/lib/modules/$m" || echo "ferry: insmod $m failed"; done
+netdevs() { for d in /sys/class/net/*; do [ "${d##*/}" = lo ] || echo "${d##*/}"; done; }
+until [ -n "$(netdevs)" ]; do
+  [ "$(cut -d. -f1 /proc/uptime)" -lt 20 ] || { echo "ferry: no network interface for the NIC"; break; }
+  usleep 50000
+done
+# The root's udev persistent-net rules, applied as udev would: the interface whose address is the
+# rule's ATTR{address} gets the rule's NAME.
+for rules in /root/etc/udev/rules.d/*.rules; do
+  [ -f "$rules" ] || continue
+  grep -v '^[[:space:]]*#' "$rules" | grep 'ATTR{address}==' | while read -r rule; do
+    mac=$(echo "$rule" | sed -n 's/.*ATTR{address}=="\([^"]*\)".*/\1/p')
+    name=$(echo "$rule" | sed -n 's/.*NAME:\{0,1\}="\([^"]*\)".*/\1/p')
+    [ -n "$mac" ] && [ -n "$name" ] || continue
+    for dev in $(netdevs); do
+      [ "$(cat "/sys/class/net/$dev/address")" = "$mac" ] && [ "$dev" != "$name" ] || continue
+      ip link set "$dev" name "$name" && echo "ferry: renamed $dev to $name ($mac, ${rules#/root})"
+    done
+  done
+done
+mkdir -p /run
+ifaces=$(cat /root/etc/network/interfaces /root/etc/network/interfaces.d/* 2>/dev/null \
+  | awk '$1 == "iface" && $3 == "inet" && $4 == "dhcp" { print $2 }')
+[ -n "$ifaces" ] || echo "FERRY-NET-FAIL none: no \"iface <name> inet dhcp\" in /etc/network/interfaces"
+for ifc in $ifaces; do
+  if [ ! -e "/sys/class/net/$ifc" ]; then
+    echo "FERRY-NET-FAIL $ifc: no such interface (the NICs are: $(echo $(netdevs)))"
+    continue
+  fi
+  ip link set "$ifc" up
+  # 5 discovers 3 s apart, then it gives up (-n); with a lease it stays, renewing it.
+  udhcpc -f -i "$ifc" -s /bin/ferry-dhcp -t 5 -T 3 -n &
+  dhcp=$!
+  while kill -0 "$dhcp" 2>/dev/null && [ ! -s "/run/ferry-ip.$ifc" ]; do usleep 100000; done
+  if [ -s "/run/ferry-ip.$ifc" ]; then
+    echo "FERRY-NET-OK $ifc $(cat "/run/ferry-ip.$ifc")"
+  else
+    echo "FERRY-NET-FAIL $ifc: no DHCP lease within 15 s"
+  fi
+done
+echo "ferry: staying up"
+while :; do sleep 3600; done
 EOF
 chmod 755 "$initrd/init"
 (cd "$initrd" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$work/initrd.img"
@@ -222,6 +311,18 @@ EOF
 dpkg_entry() { printf 'Package: %s\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n\n' "$1" "$2"; }
 dpkg_entry busybox-static "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo 1:1.35.0-4)" \
   >"$tree/var/lib/dpkg/status"
+if [ "$traits" = 0 ]; then
+  # The kernel names the virtio NIC eth0 (there is no udev to give it a predictable name).
+  mkdir -p "$tree/etc/network"
+  cat >"$tree/etc/network/interfaces" <<'EOF'
+# interfaces(5) file used by ifup(8) and ifdown(8)
+auto lo
+iface lo inet loopback
+
+auto eth0
+iface eth0 inet dhcp
+EOF
+fi
 if [ "$traits" = 1 ]; then
   dpkg_entry open-vm-tools 2:12.2.0-1+deb12u2 >>"$tree/var/lib/dpkg/status"
   mkdir -p "$tree/etc/vmware-tools" "$tree/etc/network" "$tree/etc/udev/rules.d"
@@ -315,6 +416,7 @@ cat >"$out/guest.json" <<EOF
   "modules": "$(tr '\n' ' ' <"$initrd/lib/modules/load-order" | sed 's/ $//')",
   "vmwareTraits": $([ "$traits" = 1 ] && echo true || echo false),
   "vmwareMac": "$([ "$traits" = 1 ] && echo "$VMWARE_MAC")",
+  "dhcpInterface": "$([ "$traits" = 1 ] && echo ens192 || echo eth0)",
   "partitions": [
     { "number": 1, "startBytes": $((BOOT_START * 512)), "sizeBytes": $((BOOT_SIZE * 512)), "filesystem": "vfat" },
     { "number": 2, "startBytes": $((ROOT_START * 512)), "sizeBytes": $((ROOT_SIZE * 512)), "filesystem": "ext4" },

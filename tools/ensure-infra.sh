@@ -28,6 +28,11 @@ command -v nats-server >/dev/null || { log "installing nats-server"; apt_install
 command -v pg_isready >/dev/null || { log "installing postgresql"; apt_install postgresql postgresql-client; }
 command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null \
   || { log "installing qemu-system-x86 and qemu-utils"; apt_install qemu-system-x86 qemu-utils; }
+# vm-operator's bridge networking (VM_NETWORK_MODE=bridge, the default): dnsmasq-base (the dnsmasq binary
+# alone, without the system service that would take port 53) serves DHCP on the bridge; iproute2's `ip`
+# makes the bridge and the taps. Both live in /usr/sbin, which a non-root PATH may lack.
+{ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ]; } && { command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ]; } \
+  || { log "installing dnsmasq-base and iproute2"; apt_install dnsmasq-base iproute2; }
 # Debian 12's nbdkit package holds the curl plugin and the retry filter (@ferry/qemu's streaming import).
 command -v nbdkit >/dev/null || { log "installing nbdkit"; apt_install nbdkit; }
 # The curl CLI: the sequential floor of the vSphere import bench (test/bench/import-vsphere.ts).

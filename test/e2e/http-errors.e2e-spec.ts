@@ -271,12 +271,14 @@ describe('the gateway refuses malformed requests with problem+json, and takes wh
     const schemas = json.body.components.schemas as Record<string, { properties: object }>;
     expect(Object.keys(schemas['CreateVmBody']?.properties ?? {}).sort()).toEqual([
       'name',
+      'nics',
       'template',
       'vm_template',
     ]);
     expect(Object.keys(schemas['VmDto']?.properties ?? {})).toEqual(
-      expect.arrayContaining(['template', 'vm_template']),
+      expect.arrayContaining(['template', 'vm_template', 'local_ip', 'nics']),
     );
+    expect(Object.keys(schemas['VmNicDto']?.properties ?? {}).sort()).toEqual(['ip', 'mac', 'model']);
   });
 
   it("creates a VM from seed 004's body {vm_template}, and shows vm_template on the VM", async () => {

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import type { ServiceName, VmDto, VmState, VolumeOperationDto } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
 import { Client } from 'pg';
-import { NatsServerProcess, createTestDatabase, eventually, freePort, spawnService } from '@ferry/testing';
+import {
+  NatsServerProcess,
+  createTestDatabase,
+  eventually,
+  freePort,
+  removeTestNetwork,
+  spawnService,
+  testNetwork,
+} from '@ferry/testing';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -43,6 +51,11 @@ export class Suite {
   readonly vmRuntimeDir = mkdtempSync('/tmp/fv-');
   /** volume-daemon's VOLUME_STORAGE_DIR. */
   readonly diskDir = mkdtempSync('/tmp/fd-');
+  /**
+   * vm-operator's VM_NETWORK_BRIDGE and VM_NETWORK_CIDR: a bridge and subnet of this suite's own, so
+   * suites on one host never share a DHCP server; dispose() takes them down with their dnsmasq.
+   */
+  readonly network = testNetwork();
   private port = 0;
 
   private constructor(
@@ -90,7 +103,14 @@ export class Suite {
       DB_POOL_SIZE: '4',
     };
     if (service === 'vm-operator')
-      return { ...base, VM_RUNTIME_DIR: this.vmRuntimeDir, VM_POWERDOWN_GRACE_MS: '300' };
+      return {
+        ...base,
+        VM_RUNTIME_DIR: this.vmRuntimeDir,
+        VM_POWERDOWN_GRACE_MS: '300',
+        VM_NETWORK_BRIDGE: this.network.bridge,
+        VM_NETWORK_CIDR: this.network.cidr,
+        VM_NETWORK_LEASE_POLL_MS: '200',
+      };
     if (service === 'volume-daemon')
       return {
         ...base,
@@ -200,9 +220,18 @@ export class Suite {
     );
   }
 
-  /** Creates a VM from `template` (named `name` if given), started and running when `state` says so. */
-  async createVm(template: string, state: 'running' | 'stopped', name?: string): Promise<VmDto> {
-    const res = await this.request<VmDto>('POST', '/api/v1/vms', { body: { template, name } });
+  /**
+   * Creates a VM from `template` (named `name` if given), started and running when `state` says so.
+   * `nics` as `POST /vms` takes it: omitted, one NIC with a generated MAC; `[]` for none (a bootable
+   * test guest without a NIC powers off after its markers, one with a NIC stays up).
+   */
+  async createVm(
+    template: string,
+    state: 'running' | 'stopped',
+    name?: string,
+    nics?: { mac?: string }[],
+  ): Promise<VmDto> {
+    const res = await this.request<VmDto>('POST', '/api/v1/vms', { body: { template, name, nics } });
     if (res.status !== 201)
       throw new Error(`could not create a VM: ${res.status} ${JSON.stringify(res.body)}`);
     const created = res.body;
@@ -255,6 +284,8 @@ export class Suite {
     await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM')));
     // VMs outlive vm-operator by design; a test suite must not leave them behind.
     for (const pid of this.qemuPids()) process.kill(pid, 'SIGKILL');
+    // The bridge, its taps and its dnsmasq outlive vm-operator too.
+    await removeTestNetwork(this.vmRuntimeDir, this.network.bridge);
     rmSync(this.vmRuntimeDir, { recursive: true, force: true });
     rmSync(this.diskDir, { recursive: true, force: true });
     await this.nats.dispose();

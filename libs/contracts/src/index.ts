@@ -9,6 +9,7 @@ export * from './templates/template.dto';
 export * from './templates/template.events';
 export * from './templates/template.subjects';
 export * from './vms/vm.dto';
+export * from './vms/vm-nic.dto';
 export * from './vms/vm-console.dto';
 export * from './vms/vm.events';
 export * from './vms/vm.subjects';

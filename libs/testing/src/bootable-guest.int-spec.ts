@@ -12,6 +12,10 @@ import {
   bootToMarker,
   buildBootableGuest,
 } from './bootable-guest';
+import { NET_RESULT, guestAddress, parseNetResults } from './guest-network';
+
+/** After its network results the guest says this and stays up; without a NIC it powers off instead. */
+const STAYS_UP_OR_OFF = /ferry: staying up\n|reboot: Power down/;
 
 // A boot takes about 4 s under TCG on an idle machine; the whole suite running beside it slows that.
 const BOOT_TIMEOUT_MS = 60_000;
@@ -111,6 +115,59 @@ describe('the bootable test guest', () => {
       );
       expect(boot.console).toContain(`${BOOT_OK_MARKER} root=/dev/sda2`);
       expect(boot.console).toContain(FSTAB_OK_MARKER);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'with a NIC brings eth0 up by DHCP, prints its address and stays up; without one it powers off',
+    async () => {
+      const guest = await buildBootableGuest(join(dir, 'net'), { vmwareTraits: false });
+      expect(guest.dhcpInterface).toBe('eth0');
+      expect(await readOnRoot(guest, '/etc/network/interfaces')).toContain('iface eth0 inet dhcp');
+
+      const image = { path: guest.path, format: 'raw' as const };
+      const withNic = await bootToMarker(
+        { ...image, nicMac: '52:54:00:5e:00:10' },
+        STAYS_UP_OR_OFF,
+        BOOT_TIMEOUT_MS,
+      );
+      expect(withNic.console).toContain(FSTAB_OK_MARKER);
+      // QEMU's user-mode network leases 10.0.2.15.
+      expect(parseNetResults(withNic.console)).toEqual([{ iface: 'eth0', ok: true, ip: '10.0.2.15' }]);
+      expect(withNic.console).toContain('ferry: staying up');
+      expect(withNic.console).not.toContain('reboot: Power down');
+
+      const without = await bootToMarker(image, STAYS_UP_OR_OFF, BOOT_TIMEOUT_MS);
+      expect(without.console).toContain('reboot: Power down');
+      expect(without.console).not.toMatch(/FERRY-NET|staying up/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'with VMware traits fails ens192 on a NIC of another MAC, and leases it on the VMware MAC',
+    async () => {
+      const guest = await buildBootableGuest(join(dir, 'vmware-net'));
+      expect(guest.dhcpInterface).toBe('ens192');
+      const image = { path: guest.path, format: 'raw' as const };
+
+      const kvmMac = await bootToMarker(
+        { ...image, nicMac: '52:54:00:5e:00:11' },
+        NET_RESULT,
+        BOOT_TIMEOUT_MS,
+      );
+      expect(parseNetResults(kvmMac.console)).toEqual([
+        { iface: 'ens192', ok: false, reason: 'no such interface (the NICs are: eth0)' },
+      ]);
+
+      const vmwareMac = await bootToMarker(
+        { ...image, nicMac: guest.vmwareMac },
+        NET_RESULT,
+        BOOT_TIMEOUT_MS,
+      );
+      expect(vmwareMac.console).toContain(`ferry: renamed eth0 to ens192 (${guest.vmwareMac}`);
+      expect(guestAddress(vmwareMac.console, 'ens192')).toBe('10.0.2.15');
     },
     TEST_TIMEOUT_MS,
   );

@@ -50,6 +50,11 @@ export interface BootableGuest {
   vmwareTraits: boolean;
   /** The NIC's MAC in the udev rule (`00:50:56:…`), with vmwareTraits. */
   vmwareMac?: string;
+  /**
+   * The interface its /etc/network/interfaces brings up by DHCP when the VM has a NIC: `eth0`, or
+   * `ens192` with vmwareTraits (which only a NIC with `vmwareMac` becomes). See guest-network.ts.
+   */
+  dhcpInterface: string;
 }
 
 type CachedGuest = Omit<BootableGuest, 'path'> & { dir: string };
@@ -109,7 +114,8 @@ function cachedGuest(vmwareTraits: boolean): Promise<CachedGuest> {
  * test, because booting it writes to it. A 64 MiB MBR disk of Debian packages only: syslinux on a FAT
  * boot partition, the kernel of linux-image-cloud-amd64, an initramfs of busybox-static whose init
  * mounts the root by UUID, runs the root's `mount -a`, prints BOOT_OK_MARKER and FSTAB_OK_MARKER or
- * FSTAB_FAIL_MARKER on ttyS0 and powers off. About 5 s the first time on a machine, then a copy.
+ * FSTAB_FAIL_MARKER on ttyS0 and powers off; with a NIC it brings up `dhcpInterface` by DHCP instead,
+ * prints NET_OK_MARKER or NET_FAIL_MARKER and stays up. About 5 s the first time on a machine, then a copy.
  */
 export async function buildBootableGuest(
   dir: string,
@@ -128,6 +134,11 @@ export interface BootImage {
   format: 'raw' | 'qcow2';
   /** virtio-blk (default), virtio-scsi, or the i440fx machine's PIIX IDE. */
   bus?: 'virtio' | 'scsi' | 'ide';
+  /**
+   * A virtio NIC with this MAC on QEMU's user-mode network (its DHCP server leases 10.0.2.15): the
+   * guest then brings up its network and stays up instead of powering off. None by default.
+   */
+  nicMac?: string;
 }
 
 const TCG = ['-accel', 'tcg'];

@@ -9,3 +9,5 @@ export * from './postgres-server';
 export * from './bootable-guest';
 export * from './https-file-server';
 export * from './disk-fixtures';
+export * from './guest-network';
+export * from './test-network';

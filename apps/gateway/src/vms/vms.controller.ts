@@ -73,9 +73,11 @@ export class VmsController {
   @ApiCreatedResponse({
     type: VmDto,
     description:
-      'Created in state stopped; Location names it. The template is `template`, or `vm_template` as seed 004 names it; the VM carries both.',
+      'Created in state stopped; Location names it. The template is `template`, or `vm_template` as seed 004 names it; the VM carries both. ' +
+      '`nics` omitted: one NIC with a generated MAC (none under VM_NETWORK_MODE `none`); `[]`: no NIC. 409 for a MAC another VM has; ' +
+      '422 for NICs under VM_NETWORK_MODE `none`, or a template whose required traits this host lacks.',
   })
-  @ApiErrors(400, 401, 403, 404, 409, 503, 504)
+  @ApiErrors(400, 401, 403, 404, 409, 422, 503, 504)
   async create(@Body() body: CreateVmBody, @Res({ passthrough: true }) reply: FastifyReply): Promise<VmDto> {
     const vm = await this.client.send(VmSubjects.CREATE, createVmRequestOf(body));
     void reply.header('location', `/api/v1/vms/${vm.id}`);

@@ -1,7 +1,10 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { HOST_NAME_PATTERN } from '@ferry/contracts';
 import { machineHostName, PlatformConfig } from '@ferry/platform';
+import { bridgeSubnetProblem } from '../drivers/network/ipv4';
+import { NETWORK_MODES } from '../drivers/network/network-options';
+import type { NetworkMode } from '../drivers/network/network-options';
 
 export class VmOperatorConfig extends PlatformConfig {
   /** Base of the per-VM runtime directories (QMP socket, pid file, log). Keep it short: socket paths max 107 bytes. */
@@ -29,4 +32,42 @@ export class VmOperatorConfig extends PlatformConfig {
    */
   @Matches(HOST_NAME_PATTERN, { message: 'must be a host name (letters, digits, ".", "_", "-")' })
   VM_HOST_NAME = machineHostName();
+
+  /**
+   * How VMs get a network. `bridge`: a Linux bridge with dnsmasq for DHCP and one tap per NIC, the
+   * address in `local_ip` (needs CAP_NET_ADMIN and /dev/net/tun; a VM start fails when they are
+   * missing, never falling back). `user`: QEMU's user-mode networking (outbound only, no `local_ip`).
+   * `none`: VMs have no NIC.
+   */
+  @IsIn(NETWORK_MODES)
+  VM_NETWORK_MODE: NetworkMode = 'bridge';
+
+  /** The bridge of `bridge` mode (created if missing): an interface name, at most 15 characters. */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, {
+    message: 'must be an interface name: letters, digits, "_", ".", "-", at most 15 characters',
+  })
+  VM_NETWORK_BRIDGE = 'ferrybr0';
+
+  /** The bridge's own IPv4 address and prefix; DHCP hands out the rest of the subnet above it. */
+  @ValidateBy({
+    name: 'isBridgeSubnet',
+    validator: {
+      validate: (v: unknown) => typeof v === 'string' && bridgeSubnetProblem(v) === undefined,
+      defaultMessage: (args) =>
+        bridgeSubnetProblem(String(args?.value)) ??
+        'must be an IPv4 address with a prefix, e.g. 10.213.0.1/24',
+    },
+  })
+  VM_NETWORK_CIDR = '10.213.0.1/24';
+
+  /** The DHCP server of `bridge` mode (Debian's dnsmasq-base). */
+  @IsString()
+  VM_DNSMASQ_BINARY = 'dnsmasq';
+
+  /** How often dnsmasq's lease file is read for NIC addresses, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  VM_NETWORK_LEASE_POLL_MS = 1000;
 }

@@ -25,6 +25,7 @@ function world(state: VmState, deviceIds: string[], volumeDaemon: Partial<Record
     template: 'small',
     state,
     localIp: null,
+    nics: [],
     pid: state === 'running' ? 4242 : null,
     accelerator: null,
     lastError: null,

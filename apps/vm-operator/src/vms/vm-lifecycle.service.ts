@@ -6,6 +6,7 @@ import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';
+import { VmNetwork } from '../network/vm-network.service';
 import { VmTransitions } from './vm-events';
 import type { VmRecord } from './entities/vm.entity';
 import type { ActionOptions } from './vm-state';
@@ -27,6 +28,7 @@ export class VmLifecycle {
     private readonly transitions: VmTransitions,
     private readonly devices: DevicesRepository,
     private readonly deviceOps: DevicesService,
+    private readonly network: VmNetwork,
   ) {}
 
   /** Runs `action` for a VM already moved to starting/stopping; never throws. */
@@ -52,10 +54,11 @@ export class VmLifecycle {
     await this.stop(vm, reason, 0);
   }
 
-  /** Stops QEMU now (no power-down grace) and removes the runtime directory; for delete. */
+  /** Stops QEMU now (no power-down grace), removes the runtime directory and the VM's taps; for delete. */
   async destroy(vm: VmRecord): Promise<void> {
     await this.qemu.stop(vm.id, 0);
     await rm(this.qemu.paths(vm.id).dir, { recursive: true, force: true });
+    await this.network.release(vm.id);
   }
 
   private async perform(vm: VmRecord, action: VmAction, options: ActionOptions): Promise<void> {
@@ -88,12 +91,16 @@ export class VmLifecycle {
       // with the writes of any snapshot overlay committed into them.
       await this.deviceOps.settleOverlays(vm.id);
       const disks = await this.devices.list(vm.id);
+      // Bridge, dnsmasq and taps (bridge mode) before QEMU opens the taps; a host that cannot give
+      // the VM its network fails the start saying which setting to change, never falls back.
+      const nics = await this.network.prepare(vm.id);
       const started = await this.qemu.start({
         id: vm.id,
         cpuCount: template.cpuCount,
         ramMiB: template.ramAmount,
         machine: template.machineType,
         disks,
+        nics,
       });
       const running = await this.transitions.move(vm.id, ['starting'], 'running', reason, {
         pid: started.pid,

@@ -5,6 +5,7 @@ import type { Transactional, UnitOfWork } from '@ferry/platform';
 import { EventFactory } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import type { QemuDriver } from '../drivers/qemu/qemu-driver';
+import type { NicsRepository } from '../network/nics.repository';
 import type { VmRecord } from './entities/vm.entity';
 import type { VmLifecycle } from './vm-lifecycle.service';
 import { VmTransitions } from './vm-events';
@@ -26,6 +27,7 @@ function setup(state: VmState, qemu: Qemu, options: { beforeChange?: () => void 
     template: 'small',
     state,
     localIp: null,
+    nics: [],
     pid: state === 'running' ? PID : null,
     accelerator: 'tcg',
     lastError: state === 'error' ? 'stop failed: boom' : null,
@@ -78,7 +80,8 @@ function setup(state: VmState, qemu: Qemu, options: { beforeChange?: () => void 
     watch: async (id: string) => void calls.push(`watch:${id}`),
     run: (vm: VmRecord, action: string) => void calls.push(`run:${action}`),
   } as unknown as VmLifecycle;
-  const transitions = new VmTransitions(vms, tx, new EventFactory('vm-operator'));
+  const nics = { clearAddresses: async () => [] } as unknown as NicsRepository;
+  const transitions = new VmTransitions(vms, tx, new EventFactory('vm-operator'), nics);
   const reconciler = new VmReconciler(vms, driver, lifecycle, transitions);
   const recovery = new VmRecovery(vms, lifecycle, reconciler);
   const row = () => rows.get(ID)!;

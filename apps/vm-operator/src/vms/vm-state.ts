@@ -37,6 +37,7 @@ export function toVmDto(vm: VmRecord, qmpHealthy: boolean | null = null): VmDto 
     vm_template: vm.template,
     state: vm.state,
     local_ip: vm.localIp,
+    nics: vm.nics.map((n) => ({ ...n })),
     pid: vm.pid,
     accelerator: vm.accelerator,
     qmp_healthy: qmpHealthy,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import { VmOperatorConfig } from '../config/vm-operator.config';
+import { NetworkModule } from '../network/network.module';
 import { TemplatesModule } from '../templates/templates.module';
 import { VmLifecycle } from './vm-lifecycle.service';
 import { VmReconciler } from './vm-reconcile';
@@ -17,7 +18,7 @@ import { VmDeletion } from './vm-deletion';
 import { VmConsoleService } from './vm-console.service';
 
 @Module({
-  imports: [TemplatesModule],
+  imports: [TemplatesModule, NetworkModule],
   controllers: [VmsController, DevicesController],
   providers: [
     VmsRepository,

@@ -1,19 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import type { VmState } from '@ferry/contracts';
+import type { VmNicDto, VmState } from '@ferry/contracts';
 import { FerryError, isUuid } from '@ferry/contracts';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { VmRecord } from './entities/vm.entity';
 
-const COLUMNS =
-  'id, name, template, state, host(local_ip) AS local_ip, pid, accelerator, last_error, created_at, updated_at';
+/** A VM's NICs come with it, in order, in the same statement (also in RETURNING, so events see them). */
+const COLUMNS = `id, name, template, state, pid, accelerator, last_error, created_at, updated_at,
+  (SELECT coalesce(json_agg(json_build_object('mac', n.mac::text, 'model', n.model, 'ip', host(n.ip)) ORDER BY n.idx), '[]'::json)
+     FROM vm_operator.vm_nics n WHERE n.vm_id = vms.id) AS nics`;
 
 interface VmRow {
   id: string;
   name: string;
   template: string;
   state: VmState;
-  local_ip: string | null;
+  nics: VmNicDto[];
   pid: number | null;
   accelerator: 'kvm' | 'tcg' | null;
   last_error: string | null;
@@ -27,7 +29,9 @@ function fromRow(r: VmRow): VmRecord {
     name: r.name,
     template: r.template,
     state: r.state,
-    localIp: r.local_ip,
+    // `local_ip` is the first NIC's address (the vms.local_ip column is no longer written).
+    localIp: r.nics[0]?.ip ?? null,
+    nics: r.nics,
     pid: r.pid,
     accelerator: r.accelerator,
     lastError: r.last_error,

@@ -13,6 +13,12 @@ import { VmReconciler } from './vm-reconcile';
 import { VmsRepository } from './vms.repository';
 import { HostFit } from './host-fit';
 import { VmDeletion } from './vm-deletion';
+import { NicsRepository } from '../network/nics.repository';
+import { VmNetwork } from '../network/vm-network.service';
+import type { PlannedNic } from '../network/vm-network.service';
+
+/** A generated MAC that another create took at the same moment is drawn again, this many times. */
+const MAC_DRAWS = 3;
 
 @Injectable()
 export class VmsService {
@@ -28,23 +34,49 @@ export class VmsService {
     private readonly reconciler: VmReconciler,
     private readonly hostFit: HostFit,
     private readonly deletion: VmDeletion,
+    private readonly network: VmNetwork,
+    private readonly nics: NicsRepository,
   ) {}
 
   async create(req: CreateVmRequest): Promise<VmDto> {
     await this.hostFit.check(req.template);
+    for (let draw = 1; ; draw++) {
+      const planned = this.network.plan(req.nics);
+      try {
+        return await this.insert(req, planned);
+      } catch (err) {
+        // Only a MAC vm-operator drew may be drawn again; one the caller named is its CONFLICT.
+        const taken =
+          err instanceof FerryError && err.code === 'CONFLICT' ? err.details?.['macs'] : undefined;
+        const drawn = new Set(planned.filter((n) => n.generated).map((n) => n.mac));
+        const redraw = Array.isArray(taken) && taken.length > 0 && taken.every((m) => drawn.has(m as string));
+        if (!redraw || draw >= MAC_DRAWS) throw err;
+      }
+    }
+  }
+
+  private async insert(req: CreateVmRequest, nics: PlannedNic[]): Promise<VmDto> {
     const id = randomUUID();
     const vm = await this.tx.run(async (uow) => {
+      const inserted = await this.vms.insert(uow.em, {
+        id,
+        name: req.name ?? `vm-${id.slice(0, 8)}`,
+        template: req.template,
+      });
+      await this.nics.insert(uow.em, id, nics);
       const created = toVmDto(
-        await this.vms.insert(uow.em, {
-          id,
-          name: req.name ?? `vm-${id.slice(0, 8)}`,
-          template: req.template,
-        }),
+        nics.length > 0 ? ((await this.vms.findById(id, uow.em)) ?? inserted) : inserted,
       );
       await uow.emit(this.events.create(VmEvents.CREATED, id, { vm: created }));
       return created;
     });
-    this.logger.log({ msg: 'VM created', vmId: id, name: vm.name, template: vm.template });
+    this.logger.log({
+      msg: 'VM created',
+      vmId: id,
+      name: vm.name,
+      template: vm.template,
+      macs: vm.nics.map((n) => n.mac),
+    });
     return vm;
   }
 

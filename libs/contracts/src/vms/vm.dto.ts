@@ -1,8 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  ValidateNested,
+} from 'class-validator';
 import { fieldAlias } from '../common/field-alias';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
+import { MAX_VM_NICS, VmNicDto, VmNicRequest } from './vm-nic.dto';
 
 export const VM_STATES = ['stopped', 'starting', 'running', 'stopping', 'error'] as const;
 export type VmState = (typeof VM_STATES)[number];
@@ -26,6 +38,30 @@ function VmNameField(): PropertyDecorator {
   return (target, key) => decorators.forEach((d) => d(target, key));
 }
 
+/** The optional `nics` of a new VM, as both create bodies take it. */
+function VmNicsField(): PropertyDecorator {
+  const decorators = [
+    ApiPropertyOptional({
+      type: [VmNicRequest],
+      maxItems: MAX_VM_NICS,
+      description:
+        "The VM's NICs, in order (the first one's address is `local_ip`). Omitted: one NIC with a generated MAC, " +
+        'unless VM_NETWORK_MODE is `none`; `[]`: no NIC. Any NIC under VM_NETWORK_MODE `none` is 422; a MAC another ' +
+        'VM has is 409.',
+    }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_VM_NICS),
+    // A NIC without a MAC gets a fresh one: only given MACs must differ.
+    ArrayUnique((nic: VmNicRequest | undefined) => nic?.mac ?? Symbol('generated'), {
+      message: 'nics must not repeat a MAC',
+    }),
+    ValidateNested({ each: true }),
+    Type(() => VmNicRequest),
+  ];
+  return (target, key) => decorators.forEach((d) => d(target, key));
+}
+
 /** Body of `POST /vms`. */
 export class CreateVmRequest {
   /** Name of an existing template. */
@@ -37,6 +73,10 @@ export class CreateVmRequest {
   /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
   @VmNameField()
   name?: string;
+
+  /** NICs (at most 8); omitted: one NIC with a generated MAC (none under VM_NETWORK_MODE `none`); `[]`: none. */
+  @VmNicsField()
+  nics?: VmNicRequest[];
 }
 
 const TEMPLATE_NAME_MESSAGE = 'must be a template name';
@@ -72,12 +112,19 @@ export class CreateVmBody {
   /** Unique VM name; defaults to `vm-<first 8 chars of the id>`. */
   @VmNameField()
   name?: string;
+
+  /** NICs (at most 8); omitted: one NIC with a generated MAC (none under VM_NETWORK_MODE `none`); `[]`: none. */
+  @VmNicsField()
+  nics?: VmNicRequest[];
 }
 
 /** The request vm-operator takes for a valid body: the template under its one name. */
 export function createVmRequestOf(body: CreateVmBody): CreateVmRequest {
-  const template = TEMPLATE_FIELD.valueOf(body);
-  return body.name === undefined ? { template } : { template, name: body.name };
+  const request: CreateVmRequest = { template: TEMPLATE_FIELD.valueOf(body) };
+  if (body.name !== undefined) request.name = body.name;
+  if (body.nics !== undefined)
+    request.nics = body.nics.map((n) => (n.mac === undefined ? {} : { mac: n.mac }));
+  return request;
 }
 
 /** Request naming one VM. */
@@ -120,9 +167,22 @@ export class VmDto {
   vm_template!: string;
   @ApiProperty({ enum: VM_STATES })
   state!: VmState;
-  /** Guest IP address; null until networking exists. */
-  @ApiProperty({ nullable: true, type: String })
+  /**
+   * The first NIC's IPv4 address from its DHCP lease (bridge mode); null while the VM is stopped, before
+   * the guest has a lease, for a VM without NICs, and in user and none modes.
+   */
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '10.213.0.57',
+    description:
+      "The first NIC's IPv4 address from its DHCP lease (VM_NETWORK_MODE `bridge`). Null while the VM is stopped, " +
+      'until the guest has a lease, for a VM without NICs, and in `user` and `none` modes.',
+  })
   local_ip!: string | null;
+  /** The VM's NICs in order (empty for none); each with its MAC, model and current address. */
+  @ApiProperty({ type: [VmNicDto] })
+  nics!: VmNicDto[];
   /** QEMU process id while it runs; null otherwise. */
   @ApiProperty({ nullable: true, type: Number })
   pid!: number | null;

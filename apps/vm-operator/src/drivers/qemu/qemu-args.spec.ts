@@ -85,4 +85,75 @@ describe('qemuArgs', () => {
     expect(nodeName('vol-1')).toBe('drive-vol-1');
     expect(overlayNodeName('vol-1')).toBe('overlay-vol-1');
   });
+
+  describe('NICs', () => {
+    const spec = { id: 'vm-1', cpuCount: 1, ramMiB: 64, machine: 'q35', disks: [] };
+
+    it('opens each bridge-mode NIC on its own tap, virtio-net with its MAC and without an option ROM', () => {
+      const args = qemuArgs(
+        {
+          ...spec,
+          nics: [
+            {
+              mac: '52:54:00:0a:0b:0c',
+              model: 'virtio-net-pci',
+              backend: { type: 'tap', ifname: 'ft0123456789ab0' },
+            },
+            {
+              mac: '00:50:56:a1:2b:3c',
+              model: 'virtio-net-pci',
+              backend: { type: 'tap', ifname: 'ft0123456789ab1' },
+            },
+          ],
+        },
+        paths,
+        'tcg',
+      );
+      const netdevs = args.flatMap((a, i) => (a === '-netdev' ? [args[i + 1]] : []));
+      expect(netdevs).toEqual([
+        'tap,id=net0,ifname=ft0123456789ab0,script=no,downscript=no',
+        'tap,id=net1,ifname=ft0123456789ab1,script=no,downscript=no',
+      ]);
+      expect(args).toContain('virtio-net-pci,netdev=net0,mac=52:54:00:0a:0b:0c,id=nic0,romfile=');
+      expect(args).toContain('virtio-net-pci,netdev=net1,mac=00:50:56:a1:2b:3c,id=nic1,romfile=');
+      // After the disks' controller, so disk and NIC PCI slots stay where they were for VMs without NICs.
+      expect(args.indexOf('-netdev')).toBeGreaterThan(args.indexOf('virtio-scsi-pci,id=scsi0'));
+    });
+
+    it("puts a user-mode NIC on QEMU's own network", () => {
+      const args = qemuArgs(
+        { ...spec, nics: [{ mac: '52:54:00:0a:0b:0c', model: 'virtio-net-pci', backend: { type: 'user' } }] },
+        paths,
+        'tcg',
+      );
+      expect(args[args.indexOf('-netdev') + 1]).toBe('user,id=net0');
+      expect(args).toContain('virtio-net-pci,netdev=net0,mac=52:54:00:0a:0b:0c,id=nic0,romfile=');
+    });
+
+    it('has no -netdev without NICs', () => {
+      expect(qemuArgs(spec, paths, 'tcg')).not.toContain('-netdev');
+      expect(qemuArgs({ ...spec, nics: [] }, paths, 'tcg')).not.toContain('-netdev');
+    });
+
+    it('refuses a MAC or tap name that could break out of the option', () => {
+      const nic = {
+        mac: '52:54:00:0a:0b:0c',
+        model: 'virtio-net-pci' as const,
+        backend: { type: 'user' as const },
+      };
+      expect(() =>
+        qemuArgs({ ...spec, nics: [{ ...nic, mac: '52:54:00:0a:0b:0c,id=x' }] }, paths, 'tcg'),
+      ).toThrow(/invalid MAC/);
+      expect(() => qemuArgs({ ...spec, nics: [{ ...nic, mac: '01:00:5e:00:00:01' }] }, paths, 'tcg')).toThrow(
+        /invalid MAC/,
+      );
+      expect(() =>
+        qemuArgs(
+          { ...spec, nics: [{ ...nic, backend: { type: 'tap', ifname: 'tap0,script=/x' } }] },
+          paths,
+          'tcg',
+        ),
+      ).toThrow(/invalid tap name/);
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AttachedDeviceDto } from '@ferry/contracts';
+import type { AttachedDeviceDto, VmNicModel } from '@ferry/contracts';
+import { isUnicastMac } from '@ferry/contracts';
 /** Ids and names that end up in paths and on QEMU's command line. */
 export const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** QEMU machine types we accept from templates, e.g. `q35`, `pc`, `pc-q35-7.2`. */
@@ -17,12 +18,23 @@ export interface DiskSpec {
   readOnly: boolean;
 }
 
+/** A NIC QEMU gives the guest, and the host side of it. */
+export interface NicSpec {
+  /** Unicast, lower case. */
+  mac: string;
+  model: VmNicModel;
+  /** `tap`: a persistent tap on the bridge (bridge mode); `user`: QEMU's user-mode network (slirp). */
+  backend: { type: 'tap'; ifname: string } | { type: 'user' };
+}
+
 export interface VmSpec {
   id: string;
   cpuCount: number;
   ramMiB: number;
   machine: string;
   disks: DiskSpec[];
+  /** In order: the guest sees NIC i as PCI function `nic<i>`. None when absent. */
+  nics?: NicSpec[];
 }
 
 export interface RuntimePaths {
@@ -115,6 +127,35 @@ export function scsiDeviceProps(deviceId: string, scsiId: number): Record<string
   };
 }
 
+/** A tap's name as QEMU takes it in `ifname=`: a Linux interface name. */
+const TAP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+/**
+ * `-netdev` and `-device` of NIC `i`. `romfile=` leaves out the option ROM that QEMU otherwise loads
+ * for virtio-net-pci (iPXE's efi-virtio.rom, for network boot): without Debian's ipxe-qemu package
+ * QEMU refuses to start ("failed to find romfile"), and a VM boots from its disks anyway.
+ * The tap is opened, never created, by QEMU (`script=no`): vm-operator makes it and puts it on the
+ * bridge, so QEMU needs no privilege for it and the tap outlives QEMU.
+ */
+export function nicArgs(nic: NicSpec, i: number): string[] {
+  if (!isUnicastMac(nic.mac)) throw new Error(`invalid MAC "${nic.mac}"`);
+  let netdev: string;
+  switch (nic.backend.type) {
+    case 'tap':
+      if (!TAP_NAME.test(nic.backend.ifname)) throw new Error(`invalid tap name "${nic.backend.ifname}"`);
+      netdev = `tap,id=net${i},ifname=${nic.backend.ifname},script=no,downscript=no`;
+      break;
+    case 'user':
+      netdev = `user,id=net${i}`;
+      break;
+    default: {
+      const never: never = nic.backend;
+      throw new Error(`unknown NIC backend ${JSON.stringify(never)}`);
+    }
+  }
+  return ['-netdev', netdev, '-device', `${nic.model},netdev=net${i},mac=${nic.mac},id=nic${i},romfile=`];
+}
+
 /** QEMU's option syntax (`-chardev a=b,c=d`) reads a doubled comma as a comma of the value. */
 function optionValue(value: string): string {
   return value.replace(/,/g, ',,');
@@ -169,5 +210,6 @@ export function qemuArgs(spec: VmSpec, paths: RuntimePaths, accel: Accelerator):
     const { driver, ...props } = scsiDeviceProps(disk.deviceId, i);
     args.push('-device', [driver, ...Object.entries(props).map(([k, v]) => `${k}=${v}`)].join(','));
   });
+  (spec.nics ?? []).forEach((nic, i) => args.push(...nicArgs(nic, i)));
   return args;
 }

@@ -1,4 +1,4 @@
-import type { VmState } from '@ferry/contracts';
+import type { VmNicDto, VmState } from '@ferry/contracts';
 
 /** A row of `vm_operator.vms`. Read and written with plain SQL in VmsRepository. */
 export interface VmRecord {
@@ -6,7 +6,10 @@ export interface VmRecord {
   name: string;
   template: string;
   state: VmState;
+  /** The first NIC's address. */
   localIp: string | null;
+  /** Its NICs in order (vm_operator.vm_nics), each with its address. */
+  nics: VmNicDto[];
   pid: number | null;
   accelerator: 'kvm' | 'tcg' | null;
   lastError: string | null;
