@@ -18,6 +18,7 @@ COPY --from=build /app/package.json /app/tsconfig.base.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/apps dist/apps
 COPY --from=build /app/dist/libs/contracts dist/libs/contracts
+COPY --from=build /app/dist/libs/guest dist/libs/guest
 COPY --from=build /app/dist/libs/platform dist/libs/platform
 COPY --from=build /app/dist/libs/qemu dist/libs/qemu
 COPY --from=build /app/tools/register-paths.js tools/register-paths.js

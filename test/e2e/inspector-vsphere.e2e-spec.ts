@@ -197,6 +197,7 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
       type: 'ext4',
       uuid: guest.rootUuid,
       label: 'root',
+      partuuid: '46455252-02',
     });
     const codes = results!.concerns.map((c) => `${c.severity}:${c.code}`);
     expect(codes).toEqual(

@@ -41,3 +41,4 @@ export * from './inspector/inspector.subjects';
 export * from './inspector/export.dto';
 export * from './inspector/guest-facts';
 export * from './inspector/vsphere-facts';
+export * from './migrations/guest-fix.dto';

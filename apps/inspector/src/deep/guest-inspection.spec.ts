@@ -76,13 +76,26 @@ describe('inspectGuests', () => {
         firmware: 'bios',
         mountpoints: [{ device: BY_PATH, path: '/' }],
         filesystems: [
-          { device: '/dev/sda1', type: 'ext4', uuid: 'b71dd436-5085-49d5-b8f8-4d7888cff66c', label: null },
-          { device: '/dev/sdb1', type: 'vfat', uuid: '1234-ABCD', label: 'EFI' },
+          {
+            device: '/dev/sda1',
+            type: 'ext4',
+            uuid: 'b71dd436-5085-49d5-b8f8-4d7888cff66c',
+            label: null,
+            partuuid: '7d4b5fa4-5060-354e-b050-b7755c76f8bb',
+          },
+          {
+            device: '/dev/sdb1',
+            type: 'vfat',
+            uuid: '1234-ABCD',
+            label: 'EFI',
+            partuuid: 'fb57fe5c-f174-0f46-8a97-22229f27d3cc',
+          },
           {
             device: '/dev/sdb2',
             type: 'ext4',
             uuid: '11111111-2222-3333-4444-555555555555',
             label: 'rootfs',
+            partuuid: '8bd2b6d4-2599-dc41-bd12-62869477a7de',
           },
         ],
         fstab: [{ spec: BY_PATH, path: '/', type: 'ext4', options: 'defaults' }],

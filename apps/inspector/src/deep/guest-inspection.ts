@@ -1,4 +1,5 @@
-import type { GuestFacts, PartitionTableFacts } from '@ferry/contracts';
+import type { GuestFacts, GuestFileDto, PartitionTableFacts } from '@ferry/contracts';
+import { planMounts, readGuestFiles } from '@ferry/guest';
 import type { GuestfishOptions } from '@ferry/qemu';
 import { GuestfishSession } from '@ferry/qemu';
 import {
@@ -29,6 +30,17 @@ export interface GuestInspection {
   facts: GuestFacts;
   /** by-path links outside fstab: the kernel command line, crypttab, GRUB's configuration. */
   bootConfigByPath: ByPathReference[];
+  /** The guest-fix planner's inputs (libs/guest `readGuestFiles`), only when asked for (`readFiles`). */
+  files?: GuestFileDto[];
+}
+
+export interface InspectGuestsOptions {
+  /**
+   * Also read the files the guest fixes are planned from (libs/guest GUEST_FIX_FILES, at most about
+   * 512 KiB) while each Linux guest is mounted, in the same appliance boot. Off by default: an
+   * ordinary inspection run carries no file contents.
+   */
+  readFiles?: boolean;
 }
 
 /** Files read for `/dev/disk/by-path` links besides fstab (seed 001: boot cmdlines, crypttab, initramfs config). */
@@ -83,6 +95,7 @@ const SAFE_PATH = /^\/[\w/.+@-]*$/;
 export async function inspectGuests(
   disks: DeepDisk[],
   options: GuestfishOptions,
+  inspectOptions: InspectGuestsOptions = {},
 ): Promise<GuestInspection[]> {
   if (disks.length === 0) return [];
   const session = await GuestfishSession.start(disks, options);
@@ -99,7 +112,14 @@ export async function inspectGuests(
     const blkids = await session.run(known.map(([device]) => `blkid ${device}`));
     const fsFacts = known.map(([device, type], i) => {
       const tags = new Map(parseHash(blkids[i]?.out ?? ''));
-      return { device, type, uuid: tags.get('UUID') || null, label: tags.get('LABEL') || null };
+      return {
+        device,
+        type,
+        uuid: tags.get('UUID') || null,
+        label: tags.get('LABEL') || null,
+        // The partition's own id (GPT GUID, or `<MBR id>-<NN>`): what PARTUUID= names.
+        partuuid: tags.get('PART_ENTRY_UUID') || null,
+      };
     });
     const guests: GuestInspection[] = [];
     for (const root of parseList(roots?.out ?? '').filter((r) => SAFE_DEVICE.test(r))) {
@@ -113,7 +133,7 @@ export async function inspectGuests(
         : 'bios';
       const rootDiskId = disks[diskIndex]?.deviceId ?? null;
       const base = { root, rootDiskId, firmware, filesystems: fsFacts } as const;
-      guests.push(await inspectRoot(session, base, new Set(known.map(([d]) => d))));
+      guests.push(await inspectRoot(session, base, new Set(known.map(([d]) => d)), inspectOptions));
     }
     return guests;
   } finally {
@@ -127,6 +147,7 @@ async function inspectRoot(
   session: GuestfishSession,
   base: RootBase,
   devices: Set<string>,
+  options: InspectGuestsOptions,
 ): Promise<GuestInspection> {
   const { root } = base;
   const answers = await session.run(INSPECT_GETTERS.map((g) => `inspect-get-${g} ${root}`));
@@ -149,6 +170,7 @@ async function inspectRoot(
 
   let fstab: GuestFacts['fstab'] = [];
   let vmwareTools: string[] = [];
+  let files: GuestFileDto[] | undefined;
   const bootConfigByPath: ByPathReference[] = [];
   if (mounted && osType === 'windows') {
     const [found] = await session.run([`case-sensitive-path "${WINDOWS_VMWARE_TOOLS}"`]);
@@ -173,6 +195,7 @@ async function inspectRoot(
       for (const line of parseList(reads[2 + tools.length + i]?.out ?? ''))
         bootConfigByPath.push({ file, line });
     });
+    if (options.readFiles) files = await readFixInputs(session, base, mountpoints, fstab);
   }
   await session.run(['umount-all']);
 
@@ -193,5 +216,24 @@ async function inspectRoot(
       vmwareTools: vmwareTools.length ? vmwareTools.join(', ') : null,
     },
     bootConfigByPath,
+    ...(files ? { files } : {}),
   };
+}
+
+/**
+ * The guest-fix planner's inputs, read with the guest mounted. Mountpoints the mounts above left out
+ * because their fstab spec is a by-path or by-id link (a /boot by-path holds grub.cfg) are mounted
+ * first when the by-path fix's fallback resolves them (the only filesystem of the line's type that
+ * nothing else names); those it cannot resolve stay out, as the fix session leaves them.
+ */
+async function readFixInputs(
+  session: GuestfishSession,
+  base: RootBase,
+  mountpoints: GuestFacts['mountpoints'],
+  fstab: GuestFacts['fstab'],
+): Promise<GuestFileDto[]> {
+  const { wanted } = planMounts({ root: base.root, mountpoints, filesystems: base.filesystems, fstab }, []);
+  const resolved = wanted.filter((m) => !mountpoints.some((p) => p.path === m.path && p.device === m.device));
+  await session.run(resolved.map((m) => `mount-ro ${m.device} ${m.path}`));
+  return readGuestFiles(session);
 }

@@ -102,8 +102,18 @@ describe('VmDiskInspector (real qemu-img and libguestfs)', () => {
       { spec: byPath, path: '/', type: 'ext4', options: 'errors=remount-ro' },
     ]);
     expect(result.guest?.filesystems).toEqual(
-      expect.arrayContaining([{ device: '/dev/sda1', type: 'ext4', uuid: legacy.rootUuid, label: 'root' }]),
+      expect.arrayContaining([
+        {
+          device: '/dev/sda1',
+          type: 'ext4',
+          uuid: legacy.rootUuid,
+          label: 'root',
+          partuuid: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+        },
+      ]),
     );
+    // An ordinary inspection carries no file contents.
+    expect(result.files).toBeUndefined();
 
     expect(result.guests[1]).toMatchObject({
       root: '/dev/sdb2',
@@ -124,6 +134,21 @@ describe('VmDiskInspector (real qemu-img and libguestfs)', () => {
       ['MULTIPLE_GUEST_OS', 'info'],
     ]);
     expect(result.concerns[0]?.subject).toBe(`${byPath} /`);
+  });
+
+  it("reads the guest fixes' inputs in the same appliance boot when asked", async () => {
+    const inspector = new VmDiskInspector(DEFAULT_VM_DISK_INSPECTOR_OPTIONS);
+    const result = await inspector.inspect(
+      [{ deviceId: 'disk-0', path: legacy.path, format: 'qcow2' }],
+      new AbortController().signal,
+      { fixInputs: true },
+    );
+    expect(result.guest?.root).toBe('/dev/sda1');
+    const files = new Map((result.files ?? []).map((f) => [f.path, f]));
+    expect(files.get('/etc/fstab')).toMatchObject({ kind: 'file', content: legacy.fstab });
+    expect(files.get('/etc/crypttab')).toEqual({ path: '/etc/crypttab', content: null, sha256: null });
+    expect(files.get('/usr/bin/vmtoolsd')).toMatchObject({ kind: 'file', content: null });
+    expect(files.get('/etc/vmware-tools')).toMatchObject({ kind: 'directory' });
   });
 
   it('stops after the first pass when configured so', async () => {

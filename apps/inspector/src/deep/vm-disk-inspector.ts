@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { runCommand } from '@ferry/platform';
 import { guestfishDrive, libguestfsEnv } from '@ferry/qemu';
-import type { GuestFacts, InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
+import type { GuestFacts, GuestFileDto, InspectionConcern, LocalDiskFacts } from '@ferry/contracts';
 import type { DiskImage } from './first-pass';
 import { firstPass } from './first-pass';
 import type { DeepDisk } from './guest-inspection';
@@ -38,6 +38,11 @@ export interface VmDiskInspection {
   guests: GuestFacts[];
   /** Worst first. */
   concerns: InspectionConcern[];
+  /**
+   * The guest-fix planner's inputs read from `guest` (libs/guest `readGuestFiles`), with `fixInputs`
+   * only; absent otherwise, and empty when no Linux guest was mounted.
+   */
+  files?: GuestFileDto[];
 }
 
 export interface InspectDisksOptions {
@@ -48,6 +53,11 @@ export interface InspectDisksOptions {
    * (a vSphere disk read over the datastore, where one disk's file may be missing or empty).
    */
   unreadable?: 'reject' | 'warn';
+  /**
+   * Also read the files Ferry's guest fixes are planned from, in the same appliance boot (`files`).
+   * Off by default: an ordinary inspection run carries no file contents.
+   */
+  fixInputs?: boolean;
 }
 
 /** The frozen disks' inspection (VmDiskInspector; stubbed in unit tests). */
@@ -119,15 +129,21 @@ export class VmDiskInspector implements DiskInspection {
     }
 
     let guests: GuestFacts[] = [];
+    let files: GuestFileDto[] | undefined;
     const started = Date.now();
     try {
-      const found = await inspectGuests(deep, {
-        guestfish: this.options.guestfish,
-        env: await libguestfsEnv(this.options.qemuBinary),
-        timeoutMs: this.options.deepTimeoutMs,
-        signal,
-      });
+      const found = await inspectGuests(
+        deep,
+        {
+          guestfish: this.options.guestfish,
+          env: await libguestfsEnv(this.options.qemuBinary),
+          timeoutMs: this.options.deepTimeoutMs,
+          signal,
+        },
+        { readFiles: options.fixInputs === true },
+      );
       guests = found.map((g) => g.facts);
+      if (options.fixInputs) files = found[0]?.files ?? [];
       const ids = deep.map((d) => d.deviceId);
       this.logger.debug({
         msg: 'deep inspection done',
@@ -143,7 +159,13 @@ export class VmDiskInspector implements DiskInspection {
       this.logger.warn({ msg: 'deep inspection failed', disks: deep.map((d) => d.deviceId), error: message });
       concerns.push(deepInspectionFailed(message));
     }
-    return { disks: facts, guest: guests[0] ?? null, guests, concerns: sortConcerns(concerns) };
+    return {
+      disks: facts,
+      guest: guests[0] ?? null,
+      guests,
+      concerns: sortConcerns(concerns),
+      ...(files ? { files } : {}),
+    };
   }
 }
 

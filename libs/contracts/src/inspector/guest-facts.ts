@@ -59,7 +59,18 @@ export interface GuestFacts {
    * (`UUID=…` → `/dev/sda1`); a spec libguestfs cannot resolve (`/dev/disk/by-path/…`) is kept as written.
    */
   mountpoints: { device: string; path: string }[];
-  filesystems: { device: string; type: string | null; uuid: string | null; label: string | null }[];
+  /**
+   * Every filesystem libguestfs found, with blkid's tags: `partuuid` is the partition's own id
+   * (PART_ENTRY_UUID: a GPT partition GUID, or `<MBR disk id>-<NN>`), null when the filesystem is
+   * not on a partition; absent in inspections made before it was recorded.
+   */
+  filesystems: {
+    device: string;
+    type: string | null;
+    uuid: string | null;
+    label: string | null;
+    partuuid?: string | null;
+  }[];
   /**
    * `/etc/fstab` entries as written in the guest; empty when there is none (Windows) or it could not
    * be read (then `mountpoints` still shows what libguestfs made of it).

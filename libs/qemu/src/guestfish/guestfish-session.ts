@@ -19,6 +19,11 @@ export interface GuestfishOptions {
   /** Limit of the whole session, appliance boot included, in ms. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Open the disks read-write (`--rw`) instead of read-only (`--ro`, the default): only for a fix
+   * of disks nothing else has open (libguestfs takes no lock; a running VM's disk would be corrupted).
+   */
+  readWrite?: boolean;
 }
 
 /** What one guestfish command printed, and the libguestfs errors reported for its line. */
@@ -127,7 +132,10 @@ export class GuestfishSession {
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Starts guestfish read-only over the disks (sda, sdb, … in this order) and boots the appliance. */
+  /**
+   * Starts guestfish over the disks (sda, sdb, … in this order), read-only unless
+   * `options.readWrite`, and boots the appliance.
+   */
   static async start(disks: GuestfishDisk[], options: GuestfishOptions): Promise<GuestfishSession> {
     options.signal?.throwIfAborted();
     const drives = disks.map((d) => {
@@ -135,7 +143,10 @@ export class GuestfishSession {
       if (drive === null) throw new GuestfishError('launch', `guestfish cannot open ${d.path}`);
       return drive;
     });
-    const args = ['--ro', ...disks.flatMap((d, i) => [`--format=${d.format}`, '-a', drives[i]!])];
+    const args = [
+      options.readWrite ? '--rw' : '--ro',
+      ...disks.flatMap((d, i) => [`--format=${d.format}`, '-a', drives[i]!]),
+    ];
     const tmp = await mkdtemp(join(tmpdir(), 'ferry-guestfish-'));
     const child = spawn(options.guestfish, args, {
       env: { ...process.env, ...options.env, LIBGUESTFS_TMPDIR: tmp, LC_ALL: 'C' },

@@ -158,8 +158,9 @@ describe('VsphereSource deep inspection over the datastore (vcsim, nbdkit, libgu
     });
     expect(results.guest?.filesystems).toEqual(
       expect.arrayContaining([
-        { device: '/dev/sda2', type: 'ext4', uuid: guest.rootUuid, label: 'root' },
-        { device: '/dev/sda3', type: 'ext4', uuid: guest.dataUuid, label: 'data' },
+        // An MBR partition's PARTUUID is the disk's label id and the partition's number.
+        { device: '/dev/sda2', type: 'ext4', uuid: guest.rootUuid, label: 'root', partuuid: '46455252-02' },
+        { device: '/dev/sda3', type: 'ext4', uuid: guest.dataUuid, label: 'data', partuuid: '46455252-03' },
       ]),
     );
 

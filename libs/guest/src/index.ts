@@ -1,0 +1,10 @@
+export { unifiedDiff } from './diff/unified-diff';
+export * from './files/guest-fix-files';
+export { readGuestFiles } from './files/read-guest-files';
+export type { ReadGuestFilesOptions } from './files/read-guest-files';
+export { planGuestFixes } from './plan/plan-guest-fixes';
+export type { GuestFixInput, GuestFixOptions, NicMapping, PlanFacts, SourceDiskRef } from './plan/plan-input';
+export { applyGuestFixes } from './apply/apply-guest-fixes';
+export { mountGuest, planMounts } from './apply/mount-guest';
+export type { MountFacts, MountGuestOptions, MountedGuest } from './apply/mount-guest';
+export type { GuestfishRunner } from './files/guestfish-paths';
