@@ -63,6 +63,15 @@ compgen -G '/boot/vmlinuz-*' >/dev/null \
 apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || { log "updating apt's lists"; as_root apt-get update -qq; }
 # The appliance is checked the way the tests use it (tools/ensure-libguestfs.sh: one boot, cached).
 bash "$(dirname "$0")/ensure-libguestfs.sh"
+# The migration's FIX stage (@ferry/qemu's v2v driver): virt-v2v 2.2's virt-v2v-in-place. It runs the
+# disks through nbdkit (installed above) and libguestfs's appliance;
+# libosinfo, which it links, reads /usr/share/misc/usb.ids and pci.ids (the usb.ids and pci.ids
+# packages, which libosinfo-1.0-0 depends on: checked by file in case a minimal image removed them).
+command -v virt-v2v-in-place >/dev/null || { log "installing virt-v2v"; apt_install virt-v2v; }
+{ [ -f /usr/share/misc/usb.ids ] && [ -f /usr/share/misc/pci.ids ]; } \
+  || { log "installing usb.ids and pci.ids"; apt_install usb.ids pci.ids; }
+# The Debian test guest (tools/build-debian-guest.sh, for libs/testing's buildDebianGuest): debootstrap.
+{ command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ]; } || { log "installing debootstrap"; apt_install debootstrap; }
 # vcsim, the vSphere simulator the inspector is tested against: built from Debian's govmomi with
 # Debian's Go and cached under /var/cache/ferry (tools/ensure-vcsim.sh; it installs Go when missing).
 bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null
@@ -70,6 +79,13 @@ bash "$(dirname "$0")/ensure-vcsim.sh" >/dev/null
 # under /var/cache/ferry and no test waits on the network; later runs only check the key (~1 s).
 bash "$(dirname "$0")/build-boot-guest.sh" --vmware-traits >/dev/null
 bash "$(dirname "$0")/build-boot-guest.sh" >/dev/null
+# The Debian test guest (debootstrap from this machine's apt mirror, about 5 min the first time on a
+# machine, cached under /var/cache/ferry by its key; later runs only check the key). Needs root.
+if [ "$(id -u)" = 0 ]; then
+  bash "$(dirname "$0")/build-debian-guest.sh" >/dev/null
+else
+  log "not root: the Debian test guest (tools/build-debian-guest.sh) is built by the first test that needs it, as root"
+fi
 
 # The CloudStack signer's test compares against the `cs` client; it installs for Debian's python3.
 /usr/bin/python3 -c 'import cs' 2>/dev/null || { log "installing python3-cs"; apt_install python3-cs; }

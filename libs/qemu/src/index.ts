@@ -18,3 +18,8 @@ export type { NbdServer } from './import/nbd-server';
 export * from './kvm/kvm-probe';
 export * from './guestfish/guestfish-session';
 export * from './guestfish/libguestfs-env';
+export * from './v2v/v2v-types';
+export type { V2vRootChoice, V2vSourceBus } from './v2v/v2v-args';
+export type { V2vRunOptions } from './v2v/v2v-run';
+export { convertInPlace } from './v2v/v2v-in-place';
+export type { ConvertInPlaceOptions } from './v2v/v2v-in-place';

@@ -11,3 +11,4 @@ export * from './https-file-server';
 export * from './disk-fixtures';
 export * from './guest-network';
 export * from './test-network';
+export * from './debian-guest';
