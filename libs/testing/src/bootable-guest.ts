@@ -228,6 +228,15 @@ function boot(
   const args = [...accelArgs, '-machine', 'pc', '-m', '256', '-nodefaults', '-no-user-config'];
   args.push('-display', 'none', '-serial', 'stdio', '-no-reboot', '-boot', 'reboot-timeout=1000');
   args.push(...diskArgs(image, snapshot));
+  // romfile= : no iPXE option ROM, which QEMU refuses to start without when ipxe-qemu is missing.
+  // restrict=on: DHCP from QEMU, and nothing past it (a converted guest's first boot may try a mirror).
+  if (image.nicMac)
+    args.push(
+      '-netdev',
+      'user,id=net0,restrict=on',
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${image.nicMac},romfile=`,
+    );
   // A /g or /y pattern's test() would carry lastIndex from one chunk to the next.
   const pattern = new RegExp(marker.source, marker.flags.replace(/[gy]/g, ''));
   return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ describe('qemuArgs', () => {
   it('builds a daemonized, default-free VM with a SCSI controller and its QMP socket', () => {
     const args = qemuArgs({ id: 'vm-1', cpuCount: 2, ramMiB: 512, machine: 'q35', disks: [] }, paths, 'tcg');
     expect(args).toEqual(expect.arrayContaining(['-nodefaults', '-daemonize', '-pidfile', paths.pidFile]));
+    expect(args.join(' ')).toContain('-vga std');
     expect(args[args.indexOf('-machine') + 1]).toBe('q35,accel=tcg');
     expect(args[args.indexOf('-qmp') + 1]).toBe(`unix:${paths.qmpSocket},server=on,wait=off`);
     expect(args[args.lastIndexOf('-qmp') + 1]).toBe(`unix:${paths.auxQmpSocket},server=on,wait=off`);

@@ -183,6 +183,10 @@ export function qemuArgs(spec: VmSpec, paths: RuntimePaths, accel: Accelerator):
     `${spec.ramMiB}M`,
     '-display',
     'none',
+    // A VGA card no one looks at: a guest migrated from vSphere boots through GRUB, which with its
+    // default terminal stalls before the kernel in a VM that has no video device at all.
+    '-vga',
+    'std',
     // ttyS0 goes to a file that outlives QEMU, so the console of a guest that powered off or crashed
     // can still be read. `file` truncates on open: serial.log is this boot's console only.
     '-chardev',
