@@ -4,7 +4,9 @@ import { PlatformModule } from '@ferry/platform';
 import type { InspectorConfig } from './config/inspector.config';
 import { INSPECTOR_DATABASE } from './database/inspector.database';
 import { ExportModule } from './export/export.module';
+import { GuestJobsModule } from './guest-jobs/guest-jobs.module';
 import { InspectorModule } from './inspector/inspector.module';
+import { VsphereVmsModule } from './vsphere-vms/vsphere-vms.module';
 
 @Module({})
 export class AppModule {
@@ -15,6 +17,8 @@ export class AppModule {
         PlatformModule.forService({ service: 'inspector', config, database: INSPECTOR_DATABASE }),
         InspectorModule,
         ExportModule,
+        GuestJobsModule,
+        VsphereVmsModule,
       ],
     };
   }

@@ -56,6 +56,15 @@ export class SourceFactory {
     }
   }
 
+  /** A vSphere source that reads facts only (no deep inspection, no tools needed); not yet open. */
+  vsphereFacts(credentials: VsphereCredentials): VsphereSource {
+    return new VsphereSource(
+      credentials,
+      { ...this.vsphereConfig(), deepInspection: 'first-pass' },
+      new Logger(VsphereSource.name),
+    );
+  }
+
   /** A vSphere session that is not a run's (an export's); not yet open. */
   vsphereSession(credentials: VsphereCredentials): VsphereSession {
     return new VsphereSession(credentials, this.vsphereConfig(), new Logger(VsphereSession.name));

@@ -85,6 +85,15 @@ export class VolumeDaemonConfig extends PlatformConfig {
   @Min(1000)
   VOLUME_IMPORT_TIMEOUT_MS = 86_400_000;
 
+  /**
+   * Deadline of a guest fix's virt-v2v conversion, and of its edits' libguestfs session, in ms
+   * (default 1 h: virt-v2v rebuilds the initramfs, about 3 min for a small Debian under TCG).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10_000)
+  VOLUME_FIX_TIMEOUT_MS = 3_600_000;
+
   /** The appliance VM (vm-operator name or id) a vSphere import attaches its disk to unless told otherwise. */
   @IsString()
   VOLUME_APPLIANCE_VM = 'ferry-appliance';

@@ -9,7 +9,10 @@ import type {
 } from '@ferry/contracts';
 import {
   AttachDiskRequest,
+  CancelOperationRequest,
   CleanupTestFailoverRequest,
+  ConvertDiskRequest,
+  FixDisksRequest,
   CreateDiskRequest,
   DeleteDiskRequest,
   DetachDiskRequest,
@@ -22,6 +25,7 @@ import {
   PowerOffRequest,
   VmPowerRequest,
 } from '@ferry/contracts';
+import { FixesService } from '../fixes/fixes.service';
 import { ImportsService } from '../imports/imports.service';
 import { PowerService } from '../power/power.service';
 import { DisksService } from './disks.service';
@@ -34,7 +38,23 @@ export class DisksController {
     private readonly vmDisks: VmDisksService,
     private readonly power: PowerService,
     private readonly imports: ImportsService,
+    private readonly fixes: FixesService,
   ) {}
+
+  @MessagePattern(DiskSubjects.FIX)
+  fix(@Payload() req: FixDisksRequest): Promise<VolumeOperationDto> {
+    return this.fixes.fix(req);
+  }
+
+  @MessagePattern(DiskSubjects.CONVERT)
+  convert(@Payload() req: ConvertDiskRequest): Promise<VolumeOperationDto> {
+    return this.disks.convert(req);
+  }
+
+  @MessagePattern(DiskSubjects.OPERATION_CANCEL)
+  cancel(@Payload() req: CancelOperationRequest): Promise<VolumeOperationDto> {
+    return this.disks.cancel(req);
+  }
 
   @MessagePattern(DiskSubjects.CREATE)
   create(@Payload() req: CreateDiskRequest): Promise<DiskDto> {

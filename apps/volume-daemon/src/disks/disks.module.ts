@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { volumeBackendProvider } from '../backends/backend.provider';
+import { FixesService } from '../fixes/fixes.service';
+import { guestFixerProvider } from '../fixes/guest-fixer';
 import { ImportsService } from '../imports/imports.service';
 import { SourceAccess } from '../imports/source-access';
 import { OperationRunner } from '../operations/operation-runner';
@@ -26,6 +28,8 @@ import { VmDisksService } from './vm-disks.service';
     PowerService,
     SourceAccess,
     ImportsService,
+    guestFixerProvider,
+    FixesService,
   ],
 })
 export class DisksModule {}

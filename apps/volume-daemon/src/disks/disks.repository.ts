@@ -181,6 +181,21 @@ export class DisksRepository {
     ]);
   }
 
+  /** A converted image replaces the disk's (same disk, new file and format), while `heldBy` holds it. */
+  async setImage(
+    em: EntityManager,
+    id: string,
+    heldBy: string,
+    image: { ref: string; path: string | null; format: DiskFormat },
+  ): Promise<boolean> {
+    const [, affected] = (await em.query(
+      `UPDATE volume.disks SET ref = $3, path = $4, format = $5, generation = generation + 1, updated_at = now()
+        WHERE id = $1 AND operation_id = $2`,
+      [id, heldBy, image.ref, image.path, image.format],
+    )) as [unknown, number];
+    return affected > 0;
+  }
+
   async delete(em: EntityManager, id: string, heldBy: string): Promise<boolean> {
     const [, affected] = (await em.query('DELETE FROM volume.disks WHERE id = $1 AND operation_id = $2', [
       id,

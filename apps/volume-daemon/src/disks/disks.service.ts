@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type {
   AttachDiskRequest,
+  CancelOperationRequest,
   CleanupTestFailoverRequest,
+  ConvertDiskRequest,
   CreateDiskRequest,
   DeleteDiskRequest,
   DetachDiskRequest,
@@ -26,6 +28,9 @@ import { DiskTransitions } from './disk-transitions';
 import type { DiskChange, DiskRecord } from './disks.repository';
 import { DisksRepository } from './disks.repository';
 import { References } from './references';
+
+/** The operations a cancel stops: the long ones. */
+const CANCELLABLE: ReadonlySet<OperationType> = new Set(['import', 'fix', 'convert']);
 
 interface Begin {
   id: string;
@@ -263,6 +268,51 @@ export class DisksService {
     });
     this.logger.warn({ msg: 'disk record reconciled: device missing on its VM', diskId: id, vmId });
     return toDiskDto(changed);
+  }
+
+  /** Rewrites an available disk's image into `format` (a migration's CONVERT); the caller follows the operation. */
+  async convert(req: ConvertDiskRequest): Promise<VolumeOperationDto> {
+    if (!this.backend.importTarget)
+      throw new FerryError('UNPROCESSABLE', `the ${this.backend.kind} backend does not convert images`);
+    const op = await this.begin({
+      id: req.id,
+      type: 'convert',
+      vmId: null,
+      params: { format: req.format },
+      check: (disk) => {
+        if (disk.vmId)
+          throw FerryError.conflict(`disk "${disk.name}" is attached to VM ${disk.vmId}; detach it first`, {
+            id: disk.id,
+            state: disk.state,
+            vmId: disk.vmId,
+          });
+        this.expectState(disk, ['available'], 'convert');
+      },
+      change: { state: 'available' },
+      reason: `convert to ${req.format} requested`,
+    });
+    this.runner.start(op);
+    return toOperationDto(op);
+  }
+
+  /**
+   * Asks a pending or running import, fix or convert to stop: it ends `cancelled` (an import's disk
+   * removed, a fix's disks reverted, a convert's new file removed). A finished operation is returned
+   * as it is; the others (attach, detach, …) are short and end by themselves: CONFLICT.
+   */
+  async cancel(req: CancelOperationRequest): Promise<VolumeOperationDto> {
+    const op = await this.operations.findById(req.id);
+    if (!op) throw FerryError.notFound(`volume operation "${req.id}" not found`, { id: req.id });
+    if (op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled')
+      return toOperationDto(op);
+    if (!CANCELLABLE.has(op.type))
+      throw FerryError.conflict(`a ${op.type} operation cannot be cancelled; it ends by itself`, {
+        id: op.id,
+        type: op.type,
+      });
+    const asked = await this.operations.requestCancel(op.id);
+    this.logger.log({ msg: 'cancel requested', operationId: op.id, type: op.type, reason: req.reason });
+    return toOperationDto(asked ?? op);
   }
 
   async operation(id: string): Promise<VolumeOperationDto> {

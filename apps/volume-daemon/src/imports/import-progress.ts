@@ -1,4 +1,4 @@
-import type { ImportStage, OperationProgressDto, OperationStageDto } from '@ferry/contracts';
+import type { OperationProgressDto, OperationStage, OperationStageDto } from '@ferry/contracts';
 import { IMPORT_STAGES } from '@ferry/contracts';
 
 /** How often progress is written to the operation and announced, at most (a stage change always is). */
@@ -9,14 +9,15 @@ const RATE_WINDOW_MS = 10_000;
 type Publish = (progress: OperationProgressDto) => Promise<void>;
 
 /**
- * An import's stages and bytes, for a progress bar: which stage runs, how many bytes of how many,
+ * A byte-moving operation's stages (an import's by default; a fix's are virt-v2v and the edits) and
+ * bytes, for a progress bar: which stage runs, how many bytes of how many,
  * the rate over the last few seconds and the ETA it implies. Updates are cheap; `publish` (the row
  * and the throttled `operation.progress` event) runs at most once per PROGRESS_INTERVAL_MS and at
  * every stage change, one at a time, so a slow database never piles writes up.
  */
 export class ImportProgress {
   private readonly stages: OperationStageDto[];
-  private current: ImportStage = 'fetch';
+  private current: OperationStage;
   private samples: Array<{ at: number; bytes: number }> = [];
   private lastPublished = 0;
   private publishing: Promise<void> = Promise.resolve();
@@ -26,8 +27,10 @@ export class ImportProgress {
   constructor(
     private readonly publish: Publish,
     private readonly now: () => number = Date.now,
+    names: readonly OperationStage[] = IMPORT_STAGES,
   ) {
-    this.stages = IMPORT_STAGES.map((name) => ({
+    this.current = names[0]!;
+    this.stages = names.map((name) => ({
       name,
       state: 'pending',
       bytes_done: 0,
@@ -38,7 +41,7 @@ export class ImportProgress {
   }
 
   /** Starts a stage (the one before it must have ended). */
-  start(name: ImportStage, bytesTotal: number | null): Promise<void> {
+  start(name: OperationStage, bytesTotal: number | null): Promise<void> {
     const stage = this.stage(name);
     Object.assign(stage, {
       state: 'running',
@@ -64,8 +67,14 @@ export class ImportProgress {
     void this.flush();
   }
 
+  /** What the running stage is doing now (a stage of virt-v2v), announced at once. */
+  note(detail: string): Promise<void> {
+    this.stage(this.current).detail = detail;
+    return this.flush();
+  }
+
   /** Ends a stage as done (all its bytes) or failed, with what it found. */
-  end(name: ImportStage, state: 'done' | 'failed', detail?: string): Promise<void> {
+  end(name: OperationStage, state: 'done' | 'failed', detail?: string): Promise<void> {
     const stage = this.stage(name);
     stage.state = state;
     stage.finished_at = this.iso();
@@ -115,7 +124,7 @@ export class ImportProgress {
     return Math.round(((last.bytes - first.bytes) * 1000) / (last.at - first.at));
   }
 
-  private stage(name: ImportStage): OperationStageDto {
+  private stage(name: OperationStage): OperationStageDto {
     return this.stages.find((s) => s.name === name)!;
   }
 

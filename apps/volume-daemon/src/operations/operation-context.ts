@@ -33,6 +33,24 @@ export class OperationAbandoned extends Error {
   }
 }
 
+/** The abort reason of an operation whose cancel was asked for: it ends `cancelled`. */
+export class OperationCancelled extends Error {
+  constructor(id: string) {
+    super(`operation ${id} was cancelled`);
+    this.name = 'OperationCancelled';
+  }
+}
+
+/** How an operation that stopped on `err` ends: `cancelled` when its cancel aborted it. */
+export function endingOf(
+  err: unknown,
+  signal: AbortSignal,
+): { status: 'failed' | 'cancelled'; error: OperationErrorDto } {
+  if (signal.aborted && signal.reason instanceof OperationCancelled)
+    return { status: 'cancelled', error: { code: 'CONFLICT', message: signal.reason.message } };
+  return { status: 'failed', error: errorOf(err) };
+}
+
 export function refOf(disk: DiskRecord): DiskRef {
   return { id: disk.id, ref: disk.ref, format: disk.format };
 }
@@ -68,6 +86,40 @@ export class OperationContext {
     const disk = await this.deps.disks.findById(this.op.diskId);
     if (!disk) throw FerryError.notFound(`disk ${this.op.diskId} no longer exists`, { id: this.op.diskId });
     return disk;
+  }
+
+  /** Another disk this operation holds (a fix holds all of a guest's disks). */
+  async diskById(id: string): Promise<DiskRecord> {
+    const disk = await this.deps.disks.findById(id);
+    if (!disk) throw FerryError.notFound(`disk ${id} no longer exists`, { id });
+    return disk;
+  }
+
+  /** A converted image becomes the disk's (its file, path and format), while this operation holds it. */
+  async replaceImage(image: { ref: string; path: string | null; format: 'qcow2' | 'raw' }): Promise<void> {
+    this.live();
+    const replaced = await this.deps.tx.run((uow) =>
+      this.deps.disks.setImage(uow.em, this.op.diskId, this.op.id, image),
+    );
+    if (!replaced)
+      throw FerryError.conflict(`disk ${this.op.diskId} is no longer held by operation ${this.op.id}`, {
+        id: this.op.diskId,
+      });
+  }
+
+  /** Lets go of the other disks this operation holds, as they are, in the caller's transaction. */
+  async releaseOthers(uow: UnitOfWork, ids: string[], reason: string): Promise<void> {
+    for (const id of ids.filter((d) => d !== this.op.diskId)) {
+      const disk = await this.deps.disks.lock(uow.em, id);
+      if (!disk || disk.operationId !== this.op.id) continue;
+      await this.deps.transitions.changeLocked(
+        uow,
+        disk,
+        this.op.id,
+        { state: disk.state, operationId: null },
+        reason,
+      );
+    }
   }
 
   private live(): void {
@@ -109,6 +161,12 @@ export class OperationContext {
       await also?.(uow, disk);
       return disk;
     });
+  }
+
+  /** Records what the operation produced (a fix's outcomes). */
+  setResult(result: Record<string, unknown>): Promise<void> {
+    this.live();
+    return this.deps.operations.setResult(this.op.id, result);
   }
 
   /** Records the operation's progress and announces it (`operation.progress`), together. */
@@ -156,7 +214,7 @@ export class OperationContext {
 
   /** Ends a delete (or an undone create): the disk row goes, the operation record stays. */
   async finishRemoved(
-    outcome: { status: 'completed' } | { status: 'failed'; error: OperationErrorDto },
+    outcome: { status: 'completed' } | { status: 'failed' | 'cancelled'; error: OperationErrorDto },
     name: string,
   ): Promise<void> {
     this.live();

@@ -12,12 +12,18 @@ import type { VolumeBackend } from '../backends/volume-backend';
 import { runAttach } from './flows/attach.flow';
 import { runCleanup } from './flows/cleanup.flow';
 import { runDetach } from './flows/detach.flow';
+import { runConvert } from './flows/convert.flow';
+import { runFix } from './flows/fix.flow';
 import { runImport } from './flows/import.flow';
-import type { FlowDeps } from './flows/flow-deps';
+import type { FlowDeps, GuestFixer } from './flows/flow-deps';
+import { GUEST_FIXER } from '../fixes/guest-fixer';
 import { runCreate, runDelete } from './flows/provision.flow';
-import { OperationAbandoned, OperationContext } from './operation-context';
+import { OperationAbandoned, OperationCancelled, OperationContext } from './operation-context';
 import type { OperationRecord } from './operations.repository';
 import { OperationsRepository } from './operations.repository';
+
+/** How often a replica looks whether a cancel was asked of one of its operations, in ms. */
+const CANCEL_POLL_MS = 250;
 
 /** Namespace of volume-daemon's advisory locks (the other half is the replica id's hash). */
 const REPLICA_LOCK_NAMESPACE = 0x766f6c;
@@ -35,6 +41,9 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
   private abandoned = false;
   private readonly shutdown = new AbortController();
   private readonly deps: FlowDeps;
+  /** One per operation running here: aborted when its cancel is asked for (see watchCancels). */
+  private readonly cancels = new Map<string, AbortController>();
+  private cancelTimer?: NodeJS.Timeout;
 
   constructor(
     ds: DataSource,
@@ -46,6 +55,7 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
     @Inject(VOLUME_BACKEND) backend: VolumeBackend,
     config: VolumeDaemonConfig,
     access: SourceAccess,
+    @Inject(GUEST_FIXER) fixes: GuestFixer,
   ) {
     super(
       ds,
@@ -67,7 +77,29 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
         timeoutMs: config.VOLUME_IMPORT_TIMEOUT_MS,
         closeExport: (id) => access.closeExport(id),
       },
+      fixes,
     };
+  }
+
+  override async onApplicationBootstrap(): Promise<void> {
+    await super.onApplicationBootstrap();
+    // A cancel may be asked of any replica: each looks for the ones of its own operations.
+    this.cancelTimer = setInterval(() => void this.watchCancels(), CANCEL_POLL_MS);
+    this.cancelTimer.unref();
+  }
+
+  override async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.cancelTimer);
+    await super.beforeApplicationShutdown();
+  }
+
+  private async watchCancels(): Promise<void> {
+    try {
+      for (const id of await this.operations.cancelRequested([...this.cancels.keys()]))
+        this.cancels.get(id)?.abort(new OperationCancelled(id));
+    } catch (err) {
+      this.logger.warn({ msg: 'could not look for cancels', error: (err as Error).message });
+    }
   }
 
   protected unfinished(): Promise<OperationRecord[]> {
@@ -93,6 +125,18 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
   }
 
   protected async run(op: OperationRecord, resumed: boolean): Promise<void> {
+    const cancel = new AbortController();
+    this.cancels.set(op.id, cancel);
+    if (op.cancelRequested) cancel.abort(new OperationCancelled(op.id));
+    const deps: FlowDeps = { ...this.deps, signal: AbortSignal.any([this.shutdown.signal, cancel.signal]) };
+    try {
+      await this.execute(op, resumed, deps);
+    } finally {
+      this.cancels.delete(op.id);
+    }
+  }
+
+  private async execute(op: OperationRecord, resumed: boolean, deps: FlowDeps): Promise<void> {
     const ctx = new OperationContext(
       op,
       {
@@ -111,17 +155,21 @@ export class OperationRunner extends ResumableRunner<OperationRecord> {
       if (op.status === 'pending' && op.type !== 'import') await this.operations.markExecuting(op.id);
       switch (op.type) {
         case 'create':
-          return await runCreate(ctx, this.deps, this.disks, this.events, this.tx);
+          return await runCreate(ctx, deps, this.disks, this.events, this.tx);
         case 'delete':
-          return await runDelete(ctx, this.deps);
+          return await runDelete(ctx, deps);
         case 'attach':
-          return await runAttach(ctx, this.deps);
+          return await runAttach(ctx, deps);
         case 'detach':
-          return await runDetach(ctx, this.deps);
+          return await runDetach(ctx, deps);
         case 'cleanup-test-failover':
-          return await runCleanup(ctx, this.deps);
+          return await runCleanup(ctx, deps);
         case 'import':
-          return await runImport(ctx, this.deps);
+          return await runImport(ctx, deps);
+        case 'fix':
+          return await runFix(ctx, deps);
+        case 'convert':
+          return await runConvert(ctx, deps);
         default: {
           const never: never = op.type;
           throw new Error(`unknown operation type ${String(never)}`);

@@ -23,6 +23,8 @@ export interface OperationRecord {
   correlation: DeviceCorrelationDto | null;
   progress: OperationProgressDto | null;
   error: OperationErrorDto | null;
+  result: Record<string, unknown> | null;
+  cancelRequested: boolean;
   correlationId: string | null;
   claimedBy: string | null;
   createdAt: Date;
@@ -41,6 +43,8 @@ interface OperationRow {
   correlation: DeviceCorrelationDto | null;
   progress: OperationProgressDto | null;
   error: OperationErrorDto | null;
+  result: Record<string, unknown> | null;
+  cancel_requested: boolean;
   correlation_id: string | null;
   claimed_by: string | null;
   created_at: Date;
@@ -60,6 +64,8 @@ function fromRow(r: OperationRow): OperationRecord {
     correlation: r.correlation,
     progress: r.progress,
     error: r.error,
+    result: r.result,
+    cancelRequested: r.cancel_requested,
     correlationId: r.correlation_id,
     claimedBy: r.claimed_by,
     createdAt: r.created_at,
@@ -80,6 +86,8 @@ export function toOperationDto(op: OperationRecord): VolumeOperationDto {
     correlation: op.correlation,
     progress: op.progress,
     error: op.error,
+    result: op.result,
+    cancel_requested: op.cancelRequested,
     correlation_id: op.correlationId,
     created_at: op.createdAt.toISOString(),
     started_at: op.startedAt?.toISOString() ?? null,
@@ -168,6 +176,34 @@ export class OperationsRepository {
       `UPDATE volume.operations SET progress = $2, updated_at = now() WHERE id = $1 AND ${UNFINISHED}`,
       [id, progress],
     );
+  }
+
+  /** What the operation produced (a fix's outcomes), recorded as soon as it is known. */
+  async setResult(id: string, result: Record<string, unknown>, em?: EntityManager): Promise<void> {
+    await (em ?? this.ds).query(
+      `UPDATE volume.operations SET result = $2, updated_at = now() WHERE id = $1`,
+      [id, JSON.stringify(result)],
+    );
+  }
+
+  /** Asks an unfinished operation to stop; returns it as it now is (undefined: no such operation). */
+  async requestCancel(id: string): Promise<OperationRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    await this.ds.query(
+      `UPDATE volume.operations SET cancel_requested = true, updated_at = now() WHERE id = $1 AND ${UNFINISHED}`,
+      [id],
+    );
+    return this.findById(id);
+  }
+
+  /** Of these operations, the ones whose cancel was asked for. */
+  async cancelRequested(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.ds.query(
+      `SELECT id FROM volume.operations WHERE id = ANY($1::uuid[]) AND cancel_requested AND ${UNFINISHED}`,
+      [ids],
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
   async finish(

@@ -26,6 +26,10 @@ export const OPERATION_TYPES = [
   'detach',
   'cleanup-test-failover',
   'import',
+  // A migration's FIX: virt-v2v in place and Ferry's guest edits, on one VM's disks together.
+  'fix',
+  // A disk's image rewritten into another format (a migration's CONVERT).
+  'convert',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -254,13 +258,16 @@ export class OperationErrorDto {
 
 export const IMPORT_STAGES = ['fetch', 'flatten', 'convert', 'verify'] as const;
 export type ImportStage = (typeof IMPORT_STAGES)[number];
+/** Stages of the byte-moving operations: an import's, a fix's (virt-v2v, then the edits), a convert's. */
+export const OPERATION_STAGES = [...IMPORT_STAGES, 'virt-v2v', 'guest-edits'] as const;
+export type OperationStage = (typeof OPERATION_STAGES)[number];
 export const STAGE_STATES = ['pending', 'running', 'done', 'failed'] as const;
 export type StageState = (typeof STAGE_STATES)[number];
 
 /** One stage of an import (seed 001's FETCH, FLATTEN, CONVERT, then the verification). */
 export class OperationStageDto {
-  @ApiProperty({ enum: IMPORT_STAGES })
-  name!: ImportStage;
+  @ApiProperty({ enum: OPERATION_STAGES })
+  name!: OperationStage;
   @ApiProperty({ enum: STAGE_STATES })
   state!: StageState;
   /** Bytes this stage has moved (guest-visible bytes for convert and verify). */
@@ -279,8 +286,8 @@ export class OperationStageDto {
 
 /** Where a byte-moving operation is, for a progress bar. */
 export class OperationProgressDto {
-  @ApiProperty({ enum: IMPORT_STAGES, description: 'The stage running now (the last one once finished).' })
-  stage!: ImportStage;
+  @ApiProperty({ enum: OPERATION_STAGES, description: 'The stage running now (the last one once finished).' })
+  stage!: OperationStage;
   @ApiProperty({ type: [OperationStageDto] })
   stages!: OperationStageDto[];
   /** Of the running stage. */
@@ -324,6 +331,12 @@ export class VolumeOperationDto {
   progress!: OperationProgressDto | null;
   @ApiProperty({ type: OperationErrorDto, nullable: true })
   error!: OperationErrorDto | null;
+  /** What the operation produced, when it produces more than a disk (a fix: each edit's outcome). */
+  @ApiProperty({ type: Object, nullable: true })
+  result!: Record<string, unknown> | null;
+  /** A cancel was asked for (`volume-daemon.operation.cancel`); the operation ends `cancelled` soon. */
+  @ApiProperty()
+  cancel_requested!: boolean;
   @ApiProperty({ nullable: true, type: String })
   correlation_id!: string | null;
   @ApiProperty()

@@ -18,4 +18,10 @@ export const DiskSubjects = {
   CLEANUP_TEST_FAILOVER: 'volume-daemon.cleanup.test-failover',
   /** Detaches every disk attached to a VM and waits for it (vm-operator's delete of that VM). */
   DETACH_VM_DISKS: 'volume-daemon.vm.detach-disks',
+  /** Fixes a guest offline on its disks (virt-v2v in place, then Ferry's planned edits); replies the operation. */
+  FIX: 'volume-daemon.disk.fix',
+  /** Rewrites an available disk's image into another format; replies the operation. */
+  CONVERT: 'volume-daemon.disk.convert',
+  /** Cancels a pending or running import, fix or convert; replies the operation. */
+  OPERATION_CANCEL: 'volume-daemon.operation.cancel',
 } as const;

@@ -7,6 +7,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -103,6 +104,15 @@ export class TestFailoverRequest extends TestFailoverBody {
   @IsOptional()
   @IsString()
   requested_by?: string;
+  /**
+   * The test VM's NICs (a migration's VALIDATE gives the plan's, so the guest's fixed MAC pinning
+   * is what is tested); default: vm-operator's default NIC.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @IsObject({ each: true })
+  nics?: { mac: string }[];
 }
 
 /** `cleanup.failover.cleanup`: the same, for a cleanup. */

@@ -22,4 +22,12 @@ export const InspectorSubjects = {
   EXPORT_GET: 'inspector.export.get',
   /** Closes an export: removes its snapshot and logs out. Idempotent. */
   EXPORT_CLOSE: 'inspector.export.close',
+  /** A vSphere VM's facts and concerns, read without a snapshot (a migration's check before FETCH). */
+  VSPHERE_FACTS: 'inspector.vsphere.facts',
+  /** Powers a vSphere VM off or on (a migration's cutover, and its cancel); idempotent. */
+  VSPHERE_POWER: 'inspector.vsphere.power',
+  /** Starts (idempotently, by the caller's id) a deep inspection of Ferry volumes; replies the job. */
+  GUEST_INSPECT: 'inspector.guest.inspect',
+  /** One volume inspection job as it is now. */
+  GUEST_GET: 'inspector.guest.get',
 } as const;

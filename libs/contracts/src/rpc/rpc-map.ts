@@ -52,6 +52,7 @@ import type {
   VolumeOperationDto,
 } from '../disks/disk.dto';
 import type { ImportDiskRequest } from '../disks/import.dto';
+import type { CancelOperationRequest, ConvertDiskRequest, FixDisksRequest } from '../disks/fix.dto';
 import type { DiskEventData } from '../disks/disk.events';
 import type { DiskSubjects } from '../disks/disk.subjects';
 import type {
@@ -97,6 +98,26 @@ import type {
   VsphereExportDto,
 } from '../inspector/export.dto';
 import type { InspectorEventData } from '../inspector/inspector.events';
+import type {
+  GuestInspectionIdRequest,
+  GuestInspectionJobDto,
+  GuestInspectionRequest,
+  VsphereFactsDto,
+  VsphereFactsRequest,
+  VspherePowerDto,
+  VspherePowerRequest,
+} from '../inspector/guest-inspection.dto';
+import type {
+  CancelMigrationRequest,
+  CreateMigrationRequest,
+  ListMigrationsRequest,
+  MigrationDto,
+  MigrationIdRequest,
+  MigrationListDto,
+} from '../migrations/migration.dto';
+import type { MigrationPlanReplyDto, MigrationReportReplyDto } from '../migrations/migration-plan.dto';
+import type { MigrationEventData } from '../migrations/migration.events';
+import type { MigrationSubjects } from '../migrations/migration.subjects';
 import type { InspectorSubjects } from '../inspector/inspector.subjects';
 
 export interface Rpc<Req, Rep> {
@@ -149,6 +170,9 @@ interface DiskRpc {
   [DiskSubjects.POWER_OFF]: Rpc<PowerOffRequest, VmPowerDto>;
   [DiskSubjects.CLEANUP_TEST_FAILOVER]: Rpc<CleanupTestFailoverRequest, VolumeOperationDto>;
   [DiskSubjects.DETACH_VM_DISKS]: Rpc<DetachVmDisksRequest, VmDisksDetachedDto>;
+  [DiskSubjects.FIX]: Rpc<FixDisksRequest, VolumeOperationDto>;
+  [DiskSubjects.CONVERT]: Rpc<ConvertDiskRequest, VolumeOperationDto>;
+  [DiskSubjects.OPERATION_CANCEL]: Rpc<CancelOperationRequest, VolumeOperationDto>;
 }
 
 interface FailoverRpc {
@@ -195,6 +219,20 @@ interface InspectorRpc {
   [InspectorSubjects.EXPORT_SESSION]: Rpc<ExportIdRequest, ExportSessionDto>;
   [InspectorSubjects.EXPORT_GET]: Rpc<ExportIdRequest, VsphereExportDto>;
   [InspectorSubjects.EXPORT_CLOSE]: Rpc<ExportIdRequest, VsphereExportDto>;
+  [InspectorSubjects.VSPHERE_FACTS]: Rpc<VsphereFactsRequest, VsphereFactsDto>;
+  [InspectorSubjects.VSPHERE_POWER]: Rpc<VspherePowerRequest, VspherePowerDto>;
+  [InspectorSubjects.GUEST_INSPECT]: Rpc<GuestInspectionRequest, GuestInspectionJobDto>;
+  [InspectorSubjects.GUEST_GET]: Rpc<GuestInspectionIdRequest, GuestInspectionJobDto>;
+}
+
+interface MigrationRpc {
+  [MigrationSubjects.CREATE]: Rpc<CreateMigrationRequest, MigrationDto>;
+  [MigrationSubjects.LIST]: Rpc<ListMigrationsRequest, MigrationListDto>;
+  [MigrationSubjects.GET]: Rpc<MigrationIdRequest, MigrationDto>;
+  [MigrationSubjects.PLAN]: Rpc<MigrationIdRequest, MigrationPlanReplyDto>;
+  [MigrationSubjects.REPORT]: Rpc<MigrationIdRequest, MigrationReportReplyDto>;
+  [MigrationSubjects.CUTOVER]: Rpc<MigrationIdRequest, MigrationDto>;
+  [MigrationSubjects.CANCEL]: Rpc<CancelMigrationRequest, MigrationDto>;
 }
 
 /** Every request/reply subject with its request and reply types; `send()` is checked against it. */
@@ -206,7 +244,8 @@ export type RpcMap = HealthRpc &
   FailoverRpc &
   CoherenceRpc &
   HostRpc &
-  InspectorRpc;
+  InspectorRpc &
+  MigrationRpc;
 export type RpcSubject = keyof RpcMap;
 export type RequestOf<S extends RpcSubject> = RpcMap[S]['request'];
 export type ReplyOf<S extends RpcSubject> = RpcMap[S]['reply'];
@@ -219,5 +258,6 @@ export type EventDataMap = TemplateEventData &
   FailoverEventData &
   CoherenceEventData &
   HostEventData &
-  InspectorEventData;
+  InspectorEventData &
+  MigrationEventData;
 export type EventType = keyof EventDataMap;

@@ -281,3 +281,44 @@ export async function compareImages(
     return { identical: false, firstDifferenceAt: offset === undefined ? null : Number(offset) };
   }
 }
+
+/** Internal snapshots of a qcow2 image (`qemu-img snapshot`): metadata only, instant at any size. */
+export type SnapshotAction = 'create' | 'apply' | 'delete';
+
+const SNAPSHOT_FLAGS: Record<SnapshotAction, string> = { create: '-c', apply: '-a', delete: '-d' };
+
+/**
+ * Creates, applies (reverts the image to) or deletes the internal snapshot `name` of a qcow2 image.
+ * The image must not be open elsewhere (qemu-img takes its write lock).
+ */
+export async function snapshotImage(
+  path: string,
+  action: SnapshotAction,
+  name: string,
+  options: QemuImgOptions,
+): Promise<void> {
+  // qemu-img 7.2's `snapshot` takes no -f: it probes, which is safe on Ferry's own qcow2 files.
+  await runCommand(
+    options.qemuImg,
+    ['snapshot', '-q', SNAPSHOT_FLAGS[action], name, path],
+    options.timeoutMs,
+    undefined,
+    {
+      signal: options.signal,
+    },
+  );
+}
+
+/** The names of a qcow2 image's internal snapshots. */
+export async function listImageSnapshots(path: string, options: QemuImgOptions): Promise<string[]> {
+  const info = JSON.parse(
+    await runCommand(
+      options.qemuImg,
+      ['info', '--output=json', '-f', 'qcow2', path],
+      options.timeoutMs,
+      undefined,
+      { signal: options.signal },
+    ),
+  ) as { snapshots?: { name: string }[] };
+  return (info.snapshots ?? []).map((s) => s.name);
+}

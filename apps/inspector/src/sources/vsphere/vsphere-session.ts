@@ -204,6 +204,43 @@ export class VsphereSession {
     }
   }
 
+  /** The VM's `runtime.powerState` now: poweredOn, poweredOff or suspended. */
+  async powerState(vmId: string, signal?: AbortSignal): Promise<string> {
+    const { props } = await this.vmProperties(
+      vmId,
+      ['runtime.powerState'],
+      signal ?? AbortSignal.timeout(60_000),
+    );
+    return props.get('runtime.powerState')?.text ?? 'unknown';
+  }
+
+  /**
+   * Powers the VM off (`PowerOffVM_Task`: a hard power-off, as a migration's cutover needs) or on
+   * (`PowerOnVM_Task`). Already in that state: nothing is asked, and `changed` is false.
+   */
+  async setPower(
+    vmId: string,
+    state: 'poweredOff' | 'poweredOn',
+    signal: AbortSignal,
+  ): Promise<{ powerState: string; changed: boolean }> {
+    const before = await this.powerState(vmId, signal);
+    if (before === state) return { powerState: before, changed: false };
+    const { client } = this.session();
+    const method = state === 'poweredOff' ? 'PowerOffVM_Task' : 'PowerOnVM_Task';
+    try {
+      const vm = await this.resolveVm(vmId, signal);
+      const res = await client.call(method, vm, '', { signal });
+      await this.waitForTask(res, method, vmId, signal);
+    } catch (err) {
+      // Another power change raced ours: what counts is the state it left.
+      const now = await this.powerState(vmId, signal).catch(() => undefined);
+      if (now === state) return { powerState: now, changed: true };
+      throw this.vmError(err, vmId, method === 'PowerOffVM_Task' ? 'power-off' : 'power-on');
+    }
+    this.logger.log({ msg: `VM ${state === 'poweredOff' ? 'powered off' : 'powered on'}`, vmId });
+    return { powerState: await this.powerState(vmId, signal), changed: true };
+  }
+
   /**
    * Logs out (unless `logout` is false: a cookie handed out may still be reading) and closes the
    * connections; never throws.

@@ -120,6 +120,15 @@ export class VsphereSource extends VsphereSession implements InspectionSource {
     };
   }
 
+  /** The VM's facts and concerns as vSphere has them now, without a snapshot. */
+  async factsOf(
+    vmId: string,
+    signal: AbortSignal,
+  ): Promise<{ facts: VsphereVmFacts; concerns: InspectionConcern[] }> {
+    const facts = await this.readFacts(vmId, null, signal);
+    return { facts, concerns: vsphereConcerns(facts) };
+  }
+
   private async readFacts(
     vmId: string,
     ref: SnapshotRef | null,

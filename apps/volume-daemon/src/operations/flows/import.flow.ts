@@ -8,11 +8,12 @@ import type { DiskRecord } from '../../disks/disks.repository';
 import type { ImportParams } from '../../imports/import-params';
 import { ImportProgress } from '../../imports/import-progress';
 import type { OperationContext } from '../operation-context';
+import { OperationAbandoned, OperationCancelled, endingOf } from '../operation-context';
 import { attachAndVerify, rollBackAttach } from './attach.flow';
 import type { FlowDeps } from './flow-deps';
 
 /** A failed qemu-img run as the operation records it: qemu-img's own reason. */
-function qemuFailure(what: string, err: unknown): unknown {
+export function qemuFailure(what: string, err: unknown): unknown {
   if (err instanceof CommandError && err.kind !== 'aborted')
     return new FerryError('UNPROCESSABLE', `${what}: ${commandReason(err)}`);
   return err;
@@ -40,7 +41,16 @@ function gib(n: number): string {
 export async function runImport(ctx: OperationContext, deps: FlowDeps): Promise<void> {
   const p = ctx.op.params as unknown as ImportParams;
   let disk = await ctx.disk();
-  const release = await deps.imports.slots.acquire(deps.signal);
+  let release: () => void;
+  try {
+    release = await deps.imports.slots.acquire(deps.signal);
+  } catch (err) {
+    // A shutdown leaves it for the next replica; a cancel while it waited for its turn ends it here.
+    if (!(deps.signal.reason instanceof OperationCancelled)) throw err;
+    await endSource(deps, p);
+    await ctx.finishRemoved(endingOf(err, deps.signal), disk.name);
+    return;
+  }
   const progress = new ImportProgress((snapshot) => ctx.publishProgress(snapshot));
   let opened: OpenedSource | undefined;
   let stage: ImportStage = 'fetch';
@@ -126,12 +136,18 @@ export async function runImport(ctx: OperationContext, deps: FlowDeps): Promise<
     );
     await progress.end('verify', 'done', verdict);
   } catch (err) {
+    // Shut down past its grace: the export stays open and the next replica imports again.
+    if (deps.signal.aborted && !(deps.signal.reason instanceof OperationCancelled)) {
+      await opened?.close().catch(() => undefined);
+      release();
+      throw new OperationAbandoned(ctx.id);
+    }
     await progress.end(stage, 'failed', errorOf(err).message).catch(() => undefined);
     await opened?.close().catch(() => undefined);
     release();
     await endSource(deps, p);
     await rm(disk.ref, { force: true }).catch(() => undefined);
-    await ctx.finishRemoved({ status: 'failed', error: errorOf(err) }, disk.name);
+    await ctx.finishRemoved(endingOf(err, deps.signal), disk.name);
     return;
   }
   await opened.close().catch(() => undefined);
