@@ -43,7 +43,7 @@ export class Suite {
   readonly processes = new Map<ServiceName, ManagedProcess>();
   /** The vm-operator VM that cleanup treats as the appliance (CLEANUP_APPLIANCE_VM). */
   static readonly APPLIANCE = 'appliance';
-  /** The inspector's INSPECTOR_CREDENTIALS_KEY, shared by its replicas. */
+  /** INSPECTOR_CREDENTIALS_KEY and CLEANUP_CREDENTIALS_KEY, shared by each service's replicas. */
   static readonly CREDENTIALS_KEY = randomBytes(32).toString('base64');
   readonly adminKey = `fry_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
   gatewayUrl = '';
@@ -126,6 +126,8 @@ export class Suite {
         CLEANUP_RECOVERY_INTERVAL_MS: '500',
         CLEANUP_STEP_TIMEOUT_MS: '60000',
         CLEANUP_POWER_OFF_TIMEOUT_MS: '20000',
+        // A migration's vCenter credentials, readable by a restarted cleanup.
+        CLEANUP_CREDENTIALS_KEY: Suite.CREDENTIALS_KEY,
       };
     if (service === 'observer')
       return {

@@ -4,6 +4,7 @@ import { PlatformModule } from '@ferry/platform';
 import type { CleanupConfig } from './config/cleanup.config';
 import { CLEANUP_DATABASE } from './database/cleanup.database';
 import { FailoverModule } from './failover/failover.module';
+import { MigrationsModule } from './migrations/migrations.module';
 
 @Module({})
 export class AppModule {
@@ -13,6 +14,7 @@ export class AppModule {
       imports: [
         PlatformModule.forService({ service: 'cleanup', config, database: CLEANUP_DATABASE }),
         FailoverModule,
+        MigrationsModule,
       ],
     };
   }

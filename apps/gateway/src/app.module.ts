@@ -20,6 +20,7 @@ import { VmsController } from './vms/vms.controller';
 import { DisksController } from './disks/disks.controller';
 import { VolumeOperationsController } from './disks/volume-operations.controller';
 import { FailoverController } from './failover/failover.controller';
+import { MigrationsController } from './migrations/migrations.controller';
 import { CoherenceController } from './coherence/coherence.controller';
 import { InspectorController } from './inspector/inspector.controller';
 import {
@@ -52,6 +53,7 @@ export class AppModule {
         DisksController,
         VolumeOperationsController,
         FailoverController,
+        MigrationsController,
         CoherenceController,
         HostsController,
         PlacementController,

@@ -290,3 +290,29 @@ export async function attachRawAsDisk(
   const capacityBytes = (await stat(raw)).size;
   return attachDisk(sim, moref, { fileName, capacityBytes });
 }
+
+/** A VM's device as vcsim has it: its key, type, and for a NIC its MAC. */
+export interface VcsimDevice {
+  key: number;
+  type: string;
+  macAddress: string | null;
+  controllerKey: number | null;
+}
+
+/** Every device of the VM (disks, NICs, controllers, …). */
+export async function vmDevices(sim: Sim, moref: string): Promise<VcsimDevice[]> {
+  return (await devicesOf(sim, moref)).map((d) => ({
+    key: Number(d['key']),
+    type: String(d['@type'] ?? ''),
+    macAddress: d['macAddress'] === undefined ? null : String(d['macAddress']),
+    controllerKey: d['controllerKey'] === undefined ? null : Number(d['controllerKey']),
+  }));
+}
+
+/** `ReconfigVM_Task` with `spec` (the inner XML of a VirtualMachineConfigSpec), waited for. */
+export async function reconfigureVm(sim: Sim, moref: string, spec: string, what: string): Promise<void> {
+  const res = await probeOf(sim).call(
+    `<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">${escapeXml(moref)}</_this><spec>${spec}</spec></ReconfigVM_Task>`,
+  );
+  await finish(sim, res, what);
+}

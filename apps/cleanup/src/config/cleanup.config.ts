@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { TEMPLATE_NAME_PATTERN, VM_NAME_PATTERN } from '@ferry/contracts';
 import { EnvBoolean, PlatformConfig } from '@ferry/platform';
 
@@ -47,4 +47,34 @@ export class CleanupConfig extends PlatformConfig {
   @IsOptional()
   @IsString()
   CLEANUP_PAUSE_AFTER_STEP = '';
+
+  /**
+   * Key that encrypts a migration's vCenter credentials at rest (AES-256-GCM): 32 bytes, base64 or
+   * hex. A migration needs them until it ends (the cutover powers the source off; a cancel powers it
+   * on again). Without a key each process makes its own, and a migration cannot outlive a restart of
+   * the replica that accepted it. Give every replica the same key.
+   */
+  @IsString()
+  @Matches(/^$|^[A-Za-z0-9+/]{43}=?$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes, base64 or hex' })
+  CLEANUP_CREDENTIALS_KEY = '';
+
+  /**
+   * Tests only: after the migration stage with this name is recorded as done (or at
+   * `cutover:power-off`, once the cutover has powered the source off), the migration stops and waits
+   * until the process is killed or the migration is canceled. Empty in production.
+   */
+  @IsOptional()
+  @IsIn([
+    '',
+    'fetch',
+    'flatten',
+    'inspect',
+    'plan',
+    'fix',
+    'convert',
+    'validate',
+    'cutover',
+    'cutover:power-off',
+  ])
+  CLEANUP_MIGRATION_PAUSE_AFTER_STAGE = '';
 }

@@ -10,5 +10,7 @@ import { FailoverService } from './failover.service';
 @Module({
   controllers: [FailoverController],
   providers: [JobsRepository, JobStore, Peers, StepHandlers, SagaRunner, FailoverService],
+  // A migration's VALIDATE is a test failover of its copies.
+  exports: [FailoverService, Peers],
 })
 export class FailoverModule {}

@@ -72,6 +72,7 @@ export class FailoverService {
         testVmId: null,
         testVmName: testVmName(req.vm_name, id),
         volumes,
+        nics: req.nics ?? [],
         deleteVm: this.config.CLEANUP_DELETE_VM,
         steps: planSteps('failover', volumes),
         error: null,

@@ -23,6 +23,8 @@ export interface JobRecord {
   testVmId: string | null;
   testVmName: string;
   volumes: FailoverVolumeDto[];
+  /** The test VM's NICs (empty: vm-operator's default). */
+  nics: { mac: string }[];
   deleteVm: boolean;
   steps: FailoverStepDto[];
   error: FailoverErrorDto | null;
@@ -79,6 +81,7 @@ interface JobRow {
   test_vm_id: string | null;
   test_vm_name: string;
   volumes: FailoverVolumeDto[];
+  nics: { mac: string }[];
   delete_vm: boolean;
   steps: FailoverStepDto[];
   error: FailoverErrorDto | null;
@@ -104,6 +107,7 @@ function fromRow(r: JobRow): JobRecord {
     testVmId: r.test_vm_id,
     testVmName: r.test_vm_name,
     volumes: r.volumes,
+    nics: r.nics,
     deleteVm: r.delete_vm,
     steps: r.steps,
     error: r.error,
@@ -159,8 +163,8 @@ export class JobsRepository {
     const rows = (await em.query(
       `INSERT INTO cleanup.jobs (id, vm_name, status, phase, template, appliance_vm_id, appliance_vm_name,
          test_vm_id, test_vm_name, volumes, delete_vm, steps, error, failover_error, requested_by,
-         cleanup_requested_by, correlation_id, claimed_by)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING *`,
+         cleanup_requested_by, correlation_id, claimed_by, nics)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) RETURNING *`,
       [
         j.id,
         j.vmName,
@@ -180,6 +184,7 @@ export class JobsRepository {
         j.cleanupRequestedBy,
         j.correlationId,
         j.claimedBy,
+        JSON.stringify(j.nics),
       ],
     )) as JobRow[];
     return fromRow(rows[0]!);

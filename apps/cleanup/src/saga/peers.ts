@@ -1,5 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
+import type {
+  CreateTemplateRequest,
+  DiskDto,
+  DiskFormat,
+  FixDisksRequest,
+  ImportDiskRequest,
+  TemplateDto,
+  VmDto,
+  VolumeOperationDto,
+} from '@ferry/contracts';
 import {
   DeviceSubjects,
   DiskSubjects,
@@ -52,8 +61,17 @@ export class Peers {
     return items.find((vm) => vm.name === name);
   }
 
-  createVm(template: string, name: string): Promise<VmDto> {
-    return this.client.send(VmSubjects.CREATE, { template, name });
+  createVm(template: string, name: string, nics?: { mac: string }[]): Promise<VmDto> {
+    return this.client.send(VmSubjects.CREATE, nics ? { template, name, nics } : { template, name });
+  }
+
+  stopVm(id: string): Promise<unknown> {
+    return this.client.send(VmSubjects.STOP, { id, force: true });
+  }
+
+  /** The end of the VM's serial console (this boot). */
+  console(id: string, tailBytes = 256 * 1024) {
+    return this.read(() => this.client.send(VmSubjects.CONSOLE, { id, tailBytes }));
   }
 
   startVm(id: string): Promise<unknown> {
@@ -62,6 +80,21 @@ export class Peers {
 
   deleteVm(id: string): Promise<unknown> {
     return this.client.send(VmSubjects.DELETE, { id });
+  }
+
+  async template(name: string): Promise<TemplateDto | null> {
+    return this.read(() => this.client.send(TemplateSubjects.GET, { name })).catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+  }
+
+  createTemplate(req: CreateTemplateRequest): Promise<TemplateDto> {
+    return this.client.send(TemplateSubjects.CREATE, req);
+  }
+
+  deleteTemplate(name: string): Promise<unknown> {
+    return this.client.send(TemplateSubjects.DELETE, { name });
   }
 
   async templateExists(name: string): Promise<boolean> {
@@ -88,6 +121,37 @@ export class Peers {
 
   async disksOn(vmId: string): Promise<DiskDto[]> {
     return (await this.read(() => this.client.send(DiskSubjects.LIST, { vmId }))).items;
+  }
+
+  async diskByName(name: string): Promise<DiskDto | undefined> {
+    return (await this.read(() => this.client.send(DiskSubjects.LIST, {}))).items.find(
+      (d) => d.name === name,
+    );
+  }
+
+  deleteDisk(id: string): Promise<unknown> {
+    return this.client.send(DiskSubjects.DELETE, { id });
+  }
+
+  importDisk(req: ImportDiskRequest): Promise<VolumeOperationDto> {
+    // Accepting a vSphere import opens the source and measures it: the inspector's deadline, and some.
+    return this.client.send(DiskSubjects.IMPORT, req, { timeoutMs: 150_000 });
+  }
+
+  fixDisks(req: FixDisksRequest): Promise<VolumeOperationDto> {
+    return this.client.send(DiskSubjects.FIX, req);
+  }
+
+  convertDisk(id: string, format: DiskFormat): Promise<VolumeOperationDto> {
+    return this.client.send(DiskSubjects.CONVERT, { id, format });
+  }
+
+  operation(id: string): Promise<VolumeOperationDto> {
+    return this.read(() => this.client.send(DiskSubjects.OPERATION_GET, { id }));
+  }
+
+  cancelOperation(id: string, reason: string): Promise<VolumeOperationDto> {
+    return this.read(() => this.client.send(DiskSubjects.OPERATION_CANCEL, { id, reason }));
   }
 
   attach(id: string, vmId: string): Promise<VolumeOperationDto> {

@@ -70,7 +70,8 @@ export class StepHandlers {
     let vm = await this.peers.vmByName(job.testVmName);
     let detail = `found test VM ${job.testVmName}`;
     if (!vm) {
-      vm = await this.peers.createVm(job.template, job.testVmName).catch(async (err: unknown) => {
+      const nics = job.nics.length ? job.nics : undefined;
+      vm = await this.peers.createVm(job.template, job.testVmName, nics).catch(async (err: unknown) => {
         const raced = err instanceof FerryError && err.code === 'CONFLICT';
         const found = raced ? await this.peers.vmByName(job.testVmName) : undefined;
         if (!found) throw err;
