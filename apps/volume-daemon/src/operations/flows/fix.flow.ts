@@ -42,6 +42,8 @@ export async function runFix(ctx: OperationContext, deps: FlowDeps): Promise<voi
   const snapshot = fixSnapshotName(ctx.id);
   const progress = new ImportProgress((s) => ctx.publishProgress(s), Date.now, FIX_STAGES);
   let disks: DiskRecord[] = [];
+  // Only a fix that has its snapshot can revert to it (one that failed its power check has none).
+  let snapshotted = DONE(ctx, 'snapshot');
   let edits: FixOutcomeDto[] = [];
   let v2v: { ran: boolean; durationMs: number | null; detail: string | null } = {
     ran: false,
@@ -52,33 +54,22 @@ export async function runFix(ctx: OperationContext, deps: FlowDeps): Promise<voi
     disks = await Promise.all(p.diskIds.map((id) => ctx.diskById(id)));
     const images = disks.map((d) => ({ path: d.ref, format: d.format }));
     await ctx.step('check-power', () => checkOff(deps, disks));
-    const snapshotted = disks.filter((d) => d.format === 'qcow2');
+    const qcow2 = disks.filter((d) => d.format === 'qcow2').map((d) => d.ref);
     // Whether everything but the commit is done (a crash came just before it).
     const complete = DONE(ctx, 'guest-edits') && (!p.virtV2v || DONE(ctx, 'virt-v2v'));
     let fresh = true;
     if (!DONE(ctx, 'snapshot')) {
       await ctx.step(
         'snapshot',
-        () =>
-          deps.fixes.snapshot(
-            snapshotted.map((d) => d.ref),
-            snapshot,
-            'create',
-            deps.signal,
-          ),
-        () => `internal snapshot ${snapshot} of ${snapshotted.length} qcow2 disk(s)`,
+        () => deps.fixes.snapshot(qcow2, snapshot, 'create', deps.signal),
+        () => `internal snapshot ${snapshot} of ${qcow2.length} qcow2 disk(s)`,
       );
+      snapshotted = true;
     } else if (!complete) {
       // Interrupted half-way: back to the disks as they were before the fix, then everything again.
       await ctx.step(
         'revert',
-        () =>
-          deps.fixes.snapshot(
-            snapshotted.map((d) => d.ref),
-            snapshot,
-            'apply',
-            deps.signal,
-          ),
+        () => deps.fixes.snapshot(qcow2, snapshot, 'apply', deps.signal),
         () => 'a restart interrupted the fix: the disks are back to the snapshot; fixing again',
       );
     } else fresh = false;
@@ -117,13 +108,7 @@ export async function runFix(ctx: OperationContext, deps: FlowDeps): Promise<voi
     }
     await ctx.step(
       'commit',
-      () =>
-        deps.fixes.snapshot(
-          snapshotted.map((d) => d.ref),
-          snapshot,
-          'delete',
-          deps.signal,
-        ),
+      () => deps.fixes.snapshot(qcow2, snapshot, 'delete', deps.signal),
       () => `snapshot ${snapshot} removed: the fix is in`,
     );
   } catch (err) {
@@ -131,7 +116,7 @@ export async function runFix(ctx: OperationContext, deps: FlowDeps): Promise<voi
       throw new OperationAbandoned(ctx.id); // shut down: the next replica reverts and fixes again
     const ending = endingOf(err, deps.signal);
     // Nothing half-done stays: the disks go back to how they were before the fix.
-    const reverted = await revert(deps, disks, snapshot);
+    const reverted = snapshotted ? await revert(deps, disks, snapshot) : '';
     await ctx.finish(
       { status: ending.status, error: { ...ending.error, message: `${ending.error.message}${reverted}` } },
       {},
