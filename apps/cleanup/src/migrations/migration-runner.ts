@@ -189,13 +189,17 @@ export class MigrationRunner extends ResumableRunner<MigrationRecord> {
         void this.store.progress(m.id, me, name, p).catch(() => undefined);
       },
       credentials: () => this.credentials(run.m),
-      failpoint: (point) => this.failpoint(m.id, point),
+      // Released by a cancel, a failpoint inside a stage goes no further.
+      failpoint: async (point) => {
+        await this.failpoint(m.id, point);
+        if (await this.migrations.cancelRequested(m.id)) throw new Stopping('cancel requested');
+      },
     };
     let outcome: StageOutcome;
     try {
       outcome = await this.handlers[name](run);
     } catch (err) {
-      if (err instanceof MigrationLost || signal.aborted) throw err;
+      if (err instanceof MigrationLost || err instanceof Stopping || signal.aborted) throw err;
       await this.store.stage(m.id, me, name, {
         state: 'failed',
         finished_at: new Date().toISOString(),
