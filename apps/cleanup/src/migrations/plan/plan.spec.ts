@@ -1,7 +1,7 @@
 import type { GuestFacts, GuestFileDto, InspectionConcern, VsphereVmFacts } from '@ferry/contracts';
 import { isWindows, preFetchBlockers } from './blockers';
 import { planNics } from './nics';
-import { derivedTemplateName, planTemplate, requiredTraits } from './template';
+import { derivedTemplateName, machineTrait, planTemplate, requiredTraits } from './template';
 import { virtV2vDecision } from './virt-v2v';
 
 function facts(over: Partial<VsphereVmFacts> = {}): VsphereVmFacts {
@@ -139,6 +139,11 @@ describe('the plan', () => {
       cpu_count: 8,
     });
     expect(derivedTemplateName('web01', '1234abcd-0000')).toBe('web01-m1234abcd');
+    expect([machineTrait('q35'), machineTrait('pc-i440fx-7.2'), machineTrait('virt')]).toEqual([
+      'COMPUTE_MACHINE_Q35',
+      'COMPUTE_MACHINE_PC',
+      null,
+    ]);
   });
 
   it("keeps each NIC's MAC, lower-cased, and gives one without a usable MAC a stable QEMU one", () => {

@@ -9,6 +9,13 @@ export function requiredTraits(facts: VsphereVmFacts): string[] {
   return traits;
 }
 
+/** The trait a host needs to run a machine type (host-capability discovers both). */
+export function machineTrait(machineType: string): string | null {
+  if (machineType === 'q35' || machineType.startsWith('pc-q35-')) return 'COMPUTE_MACHINE_Q35';
+  if (machineType === 'pc' || machineType.startsWith('pc-i440fx-')) return 'COMPUTE_MACHINE_PC';
+  return null;
+}
+
 /** The derived template's name: the VM's, and the migration's id so two migrations never share one. */
 export function derivedTemplateName(vmName: string, migrationId: string): string {
   return `${vmName.slice(0, 50)}-m${migrationId.slice(0, 8)}`;

@@ -13,7 +13,7 @@ import { planGuestFixes } from '@ferry/guest';
 import type { Peers } from '../../saga/peers';
 import { PlanConcernCodes, preFetchBlockers } from '../plan/blockers';
 import { planNics } from '../plan/nics';
-import { derivedTemplateName, planTemplate } from '../plan/template';
+import { derivedTemplateName, machineTrait, planTemplate } from '../plan/template';
 import { virtV2vDecision } from '../plan/virt-v2v';
 import type { SourcePeers } from '../source-peers';
 import type { StageOutcome, StageRun } from './stage';
@@ -139,8 +139,10 @@ async function place(
   host: string | null,
 ): Promise<PlanPlacementDto> {
   const resources = { VCPU: template.cpu_count, MEMORY_MB: template.ram_amount };
+  const machine = machineTrait(template.machine_type);
+  const required = [...new Set([...template.required_traits, ...(machine ? [machine] : [])])];
   const result = await source.placement({
-    required: template.required_traits,
+    required,
     resources,
     ...(host ? { hosts: [host] } : {}),
   });
@@ -148,7 +150,7 @@ async function place(
   return {
     host: best?.host_name ?? null,
     host_id: best?.host_id ?? null,
-    required_traits: template.required_traits,
+    required_traits: required,
     resources,
     candidates: result.candidates.map((c) => ({ host_name: c.host_name, score: c.score })),
     rejected: result.rejected.map((r) => ({ host_name: r.host_name, reasons: r.reasons })),
