@@ -53,5 +53,16 @@ RUN apt-get update && apt-get install -y --no-install-recommends qemu-utils qemu
 USER node
 ENV FERRY_APP=inspector LIBGUESTFS_BACKEND=direct
 
+# volume-daemon: the vm-operator image (qemu-img, nbdkit, qemu-nbd for its imports) plus what a
+# migration's FIX runs on the volumes: libguestfs (guestfish, read-write, with supermin and a kernel
+# for its appliance) and virt-v2v (virt-v2v-in-place; usb.ids and pci.ids come with libosinfo). The
+# appliance is built on first use under /var/tmp, which needs 1 GB free for virt-v2v.
+FROM vm-operator AS volume-daemon
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends libguestfs-tools linux-image-amd64 virt-v2v \
+    && rm -rf /var/lib/apt/lists/*
+USER node
+ENV FERRY_APP=volume-daemon LIBGUESTFS_BACKEND=direct
+
 # The default target: every other service.
 FROM runtime

@@ -42,6 +42,12 @@ if [ -z "${INSPECTOR_CREDENTIALS_KEY:-}" ]; then
   INSPECTOR_CREDENTIALS_KEY=$(cat "$STATE/inspector-credentials-key")
 fi
 export INSPECTOR_CREDENTIALS_KEY
+# The same for migrations (cleanup): a restarted cleanup goes on with a migration.
+if [ -z "${CLEANUP_CREDENTIALS_KEY:-}" ]; then
+  [ -s "$STATE/cleanup-credentials-key" ] || (umask 077; node -e 'console.log(require("node:crypto").randomBytes(32).toString("base64"))' > "$STATE/cleanup-credentials-key")
+  CLEANUP_CREDENTIALS_KEY=$(cat "$STATE/cleanup-credentials-key")
+fi
+export CLEANUP_CREDENTIALS_KEY
 
 bash tools/down.sh >/dev/null 2>&1 || true
 
