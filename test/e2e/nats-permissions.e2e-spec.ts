@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { HostDto, ServiceName } from '@ferry/contracts';
 import { SERVICE_NAMES } from '@ferry/contracts';
@@ -174,6 +174,53 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
       // Not a timeout (a publish the broker refused) nor a 503: the inspector looked the VM up.
       expect([r.status, r.body.detail]).toEqual([404, expect.stringMatching(/vm-999999.*not found/)]);
     } finally {
+      await vcsim.stop();
+    }
+  });
+
+  it("lets a migration's calls through: cleanup to the inspector and host-capability, the inspector to volume-daemon", async () => {
+    const vcsim = await VcsimProcess.start({ vms: 1 });
+    const nc = await connect(parseNatsUrl(suite.natsUrlFor('cleanup')));
+    try {
+      await suite.processes.get('inspector')!.stop();
+      await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
+      const ask = async (subject: string, body: unknown) =>
+        JSON.parse(
+          new TextDecoder().decode(
+            (await nc.request(subject, new TextEncoder().encode(JSON.stringify(body)), { timeout: 30_000 }))
+              .data,
+          ),
+        ) as { data?: Record<string, unknown>; error?: { code: string; message: string } };
+      const credentials = { url: vcsim.url, username: vcsim.username, password: vcsim.password };
+      // The gateway → cleanup → inspector (vSphere facts): vCenter's own 404 for a VM it lacks.
+      const m = await suite.request<{ detail: string }>('POST', '/api/v1/migrations', {
+        body: { source: { VcenterCredentials: credentials, vmId: 'vm-999999' }, mode: 'plan' },
+      });
+      expect([m.status, m.body.detail]).toEqual([404, expect.stringMatching(/vm-999999.*not found/)]);
+      // cleanup → inspector.vsphere.power and → host-capability's placement: answered, not refused.
+      const power = await ask('inspector.vsphere.power', {
+        VcenterCredentials: credentials,
+        vmId: 'vm-999999',
+        state: 'poweredOff',
+      });
+      expect(power.error?.code).toBe('NOT_FOUND');
+      const placed = await ask('host-capability.placement.candidates', { resources: { VCPU: 1 } });
+      expect(placed.data?.['candidates']).toBeDefined();
+      // cleanup → inspector.guest.inspect, whose job asks volume-daemon.disk.get: a disk it lacks fails the job.
+      const id = randomUUID();
+      const job = await ask('inspector.guest.inspect', { id, disks: [{ diskId: randomUUID() }] });
+      expect(job.data?.['id']).toBe(id);
+      const failed = await eventually(
+        async () => {
+          const got = await ask('inspector.guest.get', { id });
+          return got.data?.['state'] === 'failed' ? got.data : undefined;
+        },
+        30_000,
+        'the guest inspection failed',
+      );
+      expect(String(failed['error'])).toMatch(/not found/);
+    } finally {
+      await nc.close().catch(() => undefined);
       await vcsim.stop();
     }
   });
