@@ -18,6 +18,7 @@ import { benchPlacement } from './placement';
 import { benchInspectorDrain } from './inspector-drain';
 import { benchImportVsphere } from './import-vsphere';
 import { benchImportWays } from './import-ways';
+import { benchMigration } from './migration';
 import { benchVmStart } from './vm-start';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -34,6 +35,7 @@ const PARTS = [
   'inspector_drain',
   'import_vsphere_disk',
   'import_ways',
+  'migration',
 ] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
@@ -200,6 +202,8 @@ async function main(): Promise<void> {
   if (selected('import_vsphere_disk')) await benchImportVsphere(emit);
   // One remote raw read into a qcow2 by each way there is (libs/qemu/README.md), against curl + convert.
   if (selected('import_ways')) await benchImportWays(emit);
+  // Issue 17: plan and migrate of the tiny guest against its raw steps, and the cutover's downtime.
+  if (selected('migration')) await benchMigration(emit);
 }
 
 main().catch((err: Error) => {
