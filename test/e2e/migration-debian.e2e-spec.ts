@@ -47,7 +47,9 @@ describe('migration of a real Debian guest: virt-v2v in place, then a boot on KV
     await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
     await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
     await suite.startService('cleanup');
-    await suite.request('POST', '/api/v1/templates', { body: { name: 'small', cpu_count: 1, ram_amount: 256 } });
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
+    });
     await suite.createVm('small', 'stopped', Suite.APPLIANCE);
     await localHostReady(suite);
   }, 900_000);
@@ -58,7 +60,7 @@ describe('migration of a real Debian guest: virt-v2v in place, then a boot on KV
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('converts it with virt-v2v after Ferry\'s fixes, validates it, cuts over: /data mounted, ens192 leased', async () => {
+  it("converts it with virt-v2v after Ferry's fixes, validates it, cuts over: /data mounted, ens192 leased", async () => {
     const r = await suite.request<MigrationDto>('POST', '/api/v1/migrations', {
       body: {
         source: { VcenterCredentials: credentialsOf(vcsim), vmId: moref },

@@ -40,17 +40,7 @@ describe('v2vArgs', () => {
     const { args } = v2vArgs([{ path: '/d.raw', format: 'raw' }], '/x', {
       root: '/dev/sda2',
     });
-    expect(args).toEqual([
-      '-v',
-      '-x',
-      '--root',
-      '/dev/sda2',
-      '-i',
-      'disk',
-      '-if',
-      'raw',
-      '/d.raw',
-    ]);
+    expect(args).toEqual(['-v', '-x', '--root', '/dev/sda2', '-i', 'disk', '-if', 'raw', '/d.raw']);
   });
 
   it('refuses no disk, a relative path, an unknown format and a strange root choice', () => {
