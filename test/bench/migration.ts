@@ -9,8 +9,8 @@ import type { DiskDto, MigrationDto, MigrationPlanDto, MigrationReportDto, VmDto
 import { applyGuestFixes, mountGuest } from '@ferry/guest';
 import { GuestfishSession, libguestfsEnv } from '@ferry/qemu';
 import { VcsimProbe, VcsimProcess, bootToMarker, powerOn, vcsimFileUrl } from '@ferry/testing';
-import { TINY_GUEST_VALIDATE, credentialsOf, localHostReady, migrationSource } from '../support/migrations';
-import { Suite } from '../support/suite';
+import { TINY_GUEST_VALIDATE, credentialsOf, migrationSource, migrationSuite } from '../support/migrations';
+import type { Suite } from '../support/suite';
 import { round } from './import-disk';
 import { streamingFloor } from './import-floors';
 import { median } from './load';
@@ -46,16 +46,7 @@ export async function benchMigration(emit: Emit): Promise<void> {
   try {
     vcsim = await VcsimProcess.start({ vms: 1, password: 'bench-vc-Pw1' });
     const source = await migrationSource(vcsim, dir, 'DC0_H0_VM0');
-    suite = await Suite.start(['gateway', 'host-capability'], { RATE_LIMIT_PER_SECOND: '0' });
-    await suite.startService('vm-operator', { VM_ACCELERATOR: 'tcg' });
-    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
-    await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
-    await suite.startService('cleanup');
-    await suite.request('POST', '/api/v1/templates', {
-      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
-    });
-    await suite.createVm('small', 'stopped', Suite.APPLIANCE, []);
-    await localHostReady(suite);
+    suite = await migrationSuite(vcsim, { gateway: { RATE_LIMIT_PER_SECOND: '0' } });
     const body = (name: string, mode: 'plan' | 'migrate') => ({
       source: { VcenterCredentials: credentialsOf(vcsim!), vmId: source.moref },
       mode,

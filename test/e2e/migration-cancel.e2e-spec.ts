@@ -7,8 +7,8 @@ import type { MigrationSource } from '../support/migrations';
 import {
   TINY_GUEST_VALIDATE,
   credentialsOf,
-  localHostReady,
   migrationSource,
+  migrationSuite,
   waitForMigration,
 } from '../support/migrations';
 import { Suite } from '../support/suite';
@@ -30,16 +30,7 @@ describe('migration cancel: in every stage, the source as it was and the copies 
     vcsim = await VcsimProcess.start({ vms: 1, password: 'vc-Secr3t-9f' });
     probe = new VcsimProbe(vcsim);
     source = await migrationSource(vcsim, dir, 'DC0_H0_VM0');
-    suite = await Suite.start(['gateway', 'host-capability']);
-    await suite.startService('vm-operator', { VM_ACCELERATOR: 'tcg' });
-    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
-    await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
-    await suite.startService('cleanup');
-    await suite.request('POST', '/api/v1/templates', {
-      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
-    });
-    await suite.createVm('small', 'stopped', Suite.APPLIANCE);
-    await localHostReady(suite);
+    suite = await migrationSuite(vcsim);
   }, 300_000);
 
   afterAll(async () => {

@@ -16,8 +16,8 @@ import {
   removeAllDisks,
   setNicMac,
 } from '@ferry/testing';
-import { credentialsOf, localHostReady, waitForMigration } from '../support/migrations';
-import { Suite } from '../support/suite';
+import { credentialsOf, migrationSuite, waitForMigration } from '../support/migrations';
+import type { Suite } from '../support/suite';
 
 /**
  * The suite's one slow test: a real Debian 12 as vSphere leaves one (GRUB, systemd, open-vm-tools,
@@ -42,16 +42,7 @@ describe('migration of a real Debian guest: virt-v2v in place, then a boot on KV
     await setNicMac(vcsim, moref, guest.vmwareMac);
     // vcsim's VMs have 32 MB; the derived template takes the source's memory.
     await reconfigureVm(vcsim, moref, '<numCPUs>2</numCPUs><memoryMB>768</memoryMB>', 'sizing the VM');
-    suite = await Suite.start(['gateway', 'host-capability']);
-    await suite.startService('vm-operator', { VM_ACCELERATOR: 'tcg' });
-    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
-    await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
-    await suite.startService('cleanup');
-    await suite.request('POST', '/api/v1/templates', {
-      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
-    });
-    await suite.createVm('small', 'stopped', Suite.APPLIANCE);
-    await localHostReady(suite);
+    suite = await migrationSuite(vcsim);
   }, 900_000);
 
   afterAll(async () => {

@@ -26,12 +26,12 @@ import type { MigrationSource } from '../support/migrations';
 import {
   TINY_GUEST_VALIDATE,
   credentialsOf,
-  localHostReady,
   migrationSource,
+  migrationSuite,
   waitForMigration,
 } from '../support/migrations';
 import { SseClient } from '../support/sse';
-import { Suite } from '../support/suite';
+import type { Suite } from '../support/suite';
 
 /**
  * Seed 001's whole pipeline through the gateway: a vSphere VM (vcsim, with the tiny bootable guest and
@@ -54,16 +54,7 @@ describe('migrations: a vSphere VM planned, migrated, validated and cut over', (
     windows = (await migrationSource(vcsim, dir, 'DC0_H0_VM1')).moref;
     await setGuestId(vcsim, windows, 'windows9Server64Guest');
     rdm = await probe.moref('/DC0/vm/DC0_C0_RP0_VM1');
-    suite = await Suite.start(['gateway', 'host-capability']);
-    await suite.startService('vm-operator', { VM_ACCELERATOR: 'tcg' });
-    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
-    await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
-    await suite.startService('cleanup');
-    await suite.request('POST', '/api/v1/templates', {
-      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
-    });
-    await suite.createVm('small', 'stopped', Suite.APPLIANCE);
-    await localHostReady(suite);
+    suite = await migrationSuite(vcsim);
   }, 300_000);
 
   afterAll(async () => {

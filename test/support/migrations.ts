@@ -10,7 +10,7 @@ import {
   setNicMac,
   vmNics,
 } from '@ferry/testing';
-import type { Suite } from './suite';
+import { Suite } from './suite';
 
 /** A vcsim VM shaped as a migration's source: the tiny guest (with VMware traits) as its only disk. */
 export interface MigrationSource {
@@ -96,4 +96,31 @@ export async function localHostReady(suite: Suite): Promise<HostDto> {
     120_000,
     'the local host discovered',
   );
+}
+
+/**
+ * A Ferry for migration tests: gateway and host-capability (placement), vm-operator under TCG, the
+ * inspector trusting vcsim, volume-daemon and cleanup with the suite's appliance, a template `small`
+ * and the appliance VM; ready once host-capability has discovered this machine.
+ */
+export async function migrationSuite(
+  vcsim: VcsimProcess,
+  env: { gateway?: Record<string, string>; cleanup?: Record<string, string> } = {},
+): Promise<Suite> {
+  const suite = await Suite.start(['gateway', 'host-capability'], env.gateway ?? {});
+  try {
+    await suite.startService('vm-operator', { VM_ACCELERATOR: 'tcg' });
+    await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
+    await suite.startService('volume-daemon', { VOLUME_APPLIANCE_VM: Suite.APPLIANCE });
+    await suite.startService('cleanup', env.cleanup ?? {});
+    await suite.request('POST', '/api/v1/templates', {
+      body: { name: 'small', cpu_count: 1, ram_amount: 256 },
+    });
+    await suite.createVm('small', 'stopped', Suite.APPLIANCE, []);
+    await localHostReady(suite);
+    return suite;
+  } catch (err) {
+    await suite.dispose();
+    throw err;
+  }
 }
