@@ -53,6 +53,15 @@ describe('inspector queue (seed 000) through the gateway', () => {
         (e) => e.type === InspectorEvents.VM_STATE_CHANGED && (e.data as { runId: string }).runId === runId,
       )
       .map((e) => e.data as { vmId: string; from: string | null; to: string; error?: string });
+  // REST answers from the committed row; its event follows through the outbox a moment later, after
+  // the events committed before it.
+  const runEvent = (runId: string, to: string) =>
+    sse.waitFor(
+      (m) =>
+        m.data.type === InspectorEvents.STATE_CHANGED &&
+        m.data.subject === runId &&
+        (m.data.data as { to: string }).to === to,
+    );
   const runIdOf = async (vmId: string) =>
     (
       await sse.waitFor(
@@ -108,6 +117,7 @@ describe('inspector queue (seed 000) through the gateway', () => {
     expect(r.headers.get('location')).toBe('/api/v1/vms/inspector');
     const { runId } = await runIdOf(vms[0]!);
     await waitState('done');
+    await runEvent(runId, 'done');
 
     const events = vmEvents(runId);
     expect(events.filter((e) => e.to === 'running').map((e) => e.vmId)).toEqual(vms);
@@ -171,6 +181,7 @@ describe('inspector queue (seed 000) through the gateway', () => {
     expect(late.status).toBe(409);
 
     await waitState('done', 30_000);
+    await runEvent(runId, 'done');
     const ran = vmEvents(runId)
       .filter((e) => e.to === 'running')
       .map((e) => e.vmId);
