@@ -128,6 +128,8 @@ export async function benchMigration(emit: Emit): Promise<void> {
         floor_bare_boot_s: seconds(bareBootMs),
         raw_sum_s: seconds(rawMs),
         ratio: round(ferryMs / rawMs),
+        // The migration alone (its own plan stage included), against the same raw steps.
+        migrate_ratio: round(migrateMs / rawMs),
         appliance_boots: report.appliance_boots,
         validation_boot_s: seconds(report.validation!.boot_ms!),
         validation_vs_bare_boot: round(report.validation!.boot_ms! / bareBootMs),

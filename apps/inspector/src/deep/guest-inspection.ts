@@ -76,6 +76,9 @@ const INSPECT_GETTERS = [
   'mountpoints',
 ] as const;
 
+/** blkid types that hold other block devices, not files: never mounted, never named by fstab. */
+const CONTAINER_TYPES = new Set(['LVM2_member', 'linux_raid_member']);
+
 /** Device names and mountpoints sent to guestfish unquoted: anything else is not mounted or read. */
 const SAFE_DEVICE = /^\/dev\/[\w/.:+-]+$/;
 const SAFE_PATH = /^\/[\w/.+@-]*$/;
@@ -100,27 +103,38 @@ export async function inspectGuests(
   if (disks.length === 0) return [];
   const session = await GuestfishSession.start(disks, options);
   try {
-    const [devices, filesystems, roots] = await session.run([
+    // Not `list-filesystems`: it probes every partition's type with parted, sfdisk and sgdisk (about
+    // 2 s a partition under TCG), which inspect-os does again anyway; blkid, needed for the UUIDs,
+    // names each filesystem's type as well.
+    const [devices, partitions, mds, lvs, roots] = await session.run([
       'list-devices',
-      'list-filesystems',
+      'list-partitions',
+      'list-md-devices',
+      'lvs',
       'inspect-os',
     ]);
     const appliance = parseList(devices?.out ?? '');
-    const known = parseHash(filesystems?.out ?? '').filter(
-      ([d, type]) => type !== 'unknown' && SAFE_DEVICE.test(d),
-    );
-    const blkids = await session.run(known.map(([device]) => `blkid ${device}`));
-    const fsFacts = known.map(([device, type], i) => {
+    const candidates = [
+      ...appliance,
+      ...[partitions, mds, lvs].flatMap((r) => parseList(r?.out ?? '')),
+    ].filter((d) => SAFE_DEVICE.test(d));
+    const blkids = await session.run(candidates.map((device) => `blkid ${device}`));
+    const fsFacts = candidates.flatMap((device, i) => {
       const tags = new Map(parseHash(blkids[i]?.out ?? ''));
-      return {
-        device,
-        type,
-        uuid: tags.get('UUID') || null,
-        label: tags.get('LABEL') || null,
-        // The partition's own id (GPT GUID, or `<MBR id>-<NN>`): what PARTUUID= names.
-        partuuid: tags.get('PART_ENTRY_UUID') || null,
-      };
+      const type = tags.get('TYPE');
+      if (!type || CONTAINER_TYPES.has(type)) return [];
+      return [
+        {
+          device,
+          type,
+          uuid: tags.get('UUID') || null,
+          label: tags.get('LABEL') || null,
+          // The partition's own id (GPT GUID, or `<MBR id>-<NN>`): what PARTUUID= names.
+          partuuid: tags.get('PART_ENTRY_UUID') || null,
+        },
+      ];
     });
+    const known = fsFacts.map((f) => f.device);
     const guests: GuestInspection[] = [];
     for (const root of parseList(roots?.out ?? '').filter((r) => SAFE_DEVICE.test(r))) {
       const diskIndex = appliance.indexOf(diskOfPartition(root) ?? '');
@@ -133,7 +147,7 @@ export async function inspectGuests(
         : 'bios';
       const rootDiskId = disks[diskIndex]?.deviceId ?? null;
       const base = { root, rootDiskId, firmware, filesystems: fsFacts } as const;
-      guests.push(await inspectRoot(session, base, new Set(known.map(([d]) => d)), inspectOptions));
+      guests.push(await inspectRoot(session, base, new Set(known), inspectOptions));
     }
     return guests;
   } finally {
