@@ -42,6 +42,8 @@ command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbi
   log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
   apt_install libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
 }
+# ssh: libvirt's qemu+ssh:// transport (host-capability's e2e test reaches a refused port through it).
+command -v ssh >/dev/null || { log "installing openssh-client"; apt_install openssh-client; }
 # The inspector: libguestfs (virt-inspector, guestfish) and what its tests build guest images with
 # (mkfs.ext4, sfdisk, mkfs.vfat, mcopy). supermin builds libguestfs's appliance from the host's own
 # kernel, and only *recommends* one: with --no-install-recommends a machine without /boot/vmlinuz-*

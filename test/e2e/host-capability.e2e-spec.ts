@@ -259,7 +259,7 @@ describe('host-capability (real discovery)', () => {
   });
 
   it('marks an unreachable host with the reason and keeps serving', async () => {
-    const res = await register(randomName('gone'), 'qemu+tcp://127.0.0.1:1/system');
+    const res = await register(randomName('gone'), 'qemu+ssh://127.0.0.1:1/system?no_tty=1');
     expect(res.status).toBe(201);
     const h = await eventually(
       async () => {
@@ -419,6 +419,9 @@ describe('host-capability (real discovery)', () => {
       ['GET', `/api/v1/hosts/${local.id}/capabilities?version=999`, undefined, 404],
       ['POST', '/api/v1/hosts', { name: 'x1', uri: 'qemu+ssh://root:secret@kvm/system' }, 400],
       ['POST', '/api/v1/hosts', { name: 'x2', uri: 'http://kvm/system' }, 400],
+      // libvirt would run /bin/sh, or skip the host-key check.
+      ['POST', '/api/v1/hosts', { name: 'x6', uri: 'qemu+ext:///system?command=/bin/sh' }, 400],
+      ['POST', '/api/v1/hosts', { name: 'x7', uri: 'qemu+ssh://kvm/system?no_verify=1' }, 400],
       ['POST', '/api/v1/hosts', { name: 'x3', uri: 'not a uri' }, 400],
       ['POST', '/api/v1/hosts', { name: 'bad name!', uri: 'test:///default' }, 400],
       ['POST', '/api/v1/hosts', { name: 'x4' }, 400],

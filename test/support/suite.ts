@@ -139,7 +139,8 @@ export class Suite {
         OBSERVER_PERIODIC_SWEEPS: 'false',
       };
     // Its disk-capacity facts come from the suite's disk folder, never the machine's /var/lib/ferry.
-    if (service === 'host-capability') return { ...base, VOLUME_STORAGE_DIR: this.diskDir };
+    if (service === 'host-capability')
+      return { ...base, VOLUME_STORAGE_DIR: this.diskDir, HOST_CAPABILITY_ALLOW_TEST_URIS: 'true' };
     if (service === 'inspector')
       return {
         ...base,

@@ -48,7 +48,7 @@ export class HostsController {
   @ApiCreatedResponse({
     type: HostDtoClass,
     description:
-      'Registered (admins); its discovery runs in the background (`status` pending → discovering → ready, or unreachable with the reason). Location names the host. 400: a bad name or URI (`local`, or a libvirt URI such as qemu:///system, test:///default, qemu+ssh://root@kvm-01/system; no passwords). 409: the name is taken, or the local host is registered already.',
+      'Registered (admins); its discovery runs in the background (`status` pending → discovering → ready, or unreachable with the reason). Location names the host. 400: a bad name or URI, naming the part (`local`, or a libvirt URI qemu[+unix|+ssh|+tls]://[host]/system such as qemu+ssh://root@kvm-01/system, with only the parameters keyfile, known_hosts, sshauth, no_tty, pkipath and mode; no passwords; test:///default where HOST_CAPABILITY_ALLOW_TEST_URIS allows it). 409: the name is taken, or the local host is registered already.',
   })
   @ApiErrors(400, 401, 403, 409, 503, 504)
   async register(

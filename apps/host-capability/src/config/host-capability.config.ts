@@ -9,6 +9,14 @@ export class HostCapabilityConfig extends PlatformConfig {
   @IsBoolean()
   HOST_CAPABILITY_REGISTER_LOCAL = true;
 
+  /**
+   * Accept `test:///default` (libvirt's built-in test driver) as a host URI: for demos and tests only,
+   * never a real host.
+   */
+  @EnvBoolean()
+  @IsBoolean()
+  HOST_CAPABILITY_ALLOW_TEST_URIS = false;
+
   /** The name of this machine's host record; the machine's host name by default. */
   @Matches(HOST_NAME_PATTERN, { message: 'must be a host name (letters, digits, ".", "_", "-")' })
   HOST_CAPABILITY_LOCAL_HOST_NAME = machineHostName();

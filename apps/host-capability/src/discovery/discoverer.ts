@@ -13,6 +13,7 @@ import { HostCapabilityConfig } from '../config/host-capability.config';
 import type { HostRecord } from '../hosts/hosts.repository';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { toHostDto } from '../hosts/host-view';
+import { parseHostUri } from '../hosts/host-uri';
 import { HostUnreachableError } from './driver';
 import { Drivers } from './drivers';
 
@@ -103,6 +104,9 @@ export class Discoverer implements OnApplicationBootstrap, BeforeApplicationShut
     const started = Date.now();
     const timeoutMs = this.config.HOST_CAPABILITY_DISCOVERY_TIMEOUT_MS;
     try {
+      // Recorded before the URI rules were this strict, or written to the table by hand: never to virsh.
+      if (host.driver === 'libvirt')
+        parseHostUri(host.uri, { allowTest: this.config.HOST_CAPABILITY_ALLOW_TEST_URIS });
       const data = await withTimeout(
         this.drivers.get(host.driver).discover(host.uri),
         timeoutMs,

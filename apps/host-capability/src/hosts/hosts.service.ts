@@ -34,7 +34,7 @@ export class HostsService {
 
   /** Records the host and starts its discovery in the background; the reply does not wait for it. */
   async register(req: RegisterHostRequest): Promise<HostDto> {
-    const target = parseHostUri(req.uri);
+    const target = parseHostUri(req.uri, { allowTest: this.config.HOST_CAPABILITY_ALLOW_TEST_URIS });
     if (target.driver === 'local') {
       const local = await this.hosts.findLocal();
       if (local) {

@@ -39,7 +39,7 @@ export class RegisterHostRequest {
   })
   name!: string;
 
-  /** `local` (this machine, no libvirt) or a libvirt URI: `qemu:///system`, `test:///default`, `qemu+ssh://root@kvm-01/system`. */
+  /** `local` (this machine, no libvirt) or a libvirt URI: `qemu:///system`, `qemu+ssh://root@kvm-01/system`, `qemu+tls://kvm-02/system` (test:///default in demos). */
   @ApiProperty({ example: 'qemu+ssh://root@kvm-01/system' })
   @IsString()
   @MaxLength(1024)
