@@ -28,6 +28,7 @@ export const volumeBackendProvider: Provider = {
           requestTimeoutMs: config.CLOUDSTACK_REQUEST_TIMEOUT_MS,
           jobTimeoutMs: config.CLOUDSTACK_JOB_TIMEOUT_MS,
           pollIntervalMs: config.CLOUDSTACK_POLL_INTERVAL_MS,
+          allowHttp: config.CLOUDSTACK_ALLOW_HTTP,
         });
       default: {
         const never: never = config.VOLUME_BACKEND;

@@ -1,7 +1,19 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 import { MAX_DISK_SIZE_GIB } from '@ferry/contracts';
-import { PlatformConfig } from '@ferry/platform';
+import { EnvBoolean, PlatformConfig } from '@ferry/platform';
 import type { BackendKind } from '../backends/volume-backend';
 import { BACKEND_KINDS } from '../backends/volume-backend';
 
@@ -101,7 +113,22 @@ export class VolumeDaemonConfig extends PlatformConfig {
   /** CloudStack API endpoint, e.g. `https://cloud.example.com/client/api` (backend `cloudstack`). */
   @ValidateIf(needsCloudStack)
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @ValidateBy({
+    name: 'httpsUnlessAllowed',
+    validator: {
+      validate: (value: unknown, args) =>
+        typeof value === 'string' &&
+        (/^https:/i.test(value) || (args?.object as VolumeDaemonConfig).CLOUDSTACK_ALLOW_HTTP),
+      defaultMessage: () =>
+        'must be https:// (http sends the API key and signatures in clear; CLOUDSTACK_ALLOW_HTTP=true allows it)',
+    },
+  })
   CLOUDSTACK_API_URL = '';
+
+  /** Accept an `http://` CLOUDSTACK_API_URL: the API key and request signatures then travel in clear. */
+  @EnvBoolean()
+  @IsBoolean()
+  CLOUDSTACK_ALLOW_HTTP = false;
 
   /** CloudStack API key (backend `cloudstack`). */
   @ValidateIf(needsCloudStack)

@@ -244,6 +244,8 @@ describe('CloudStackBackend against a fake CloudStack', () => {
       jobTimeoutMs: 5_000,
       pollIntervalMs: 5,
       maxPollIntervalMs: 20,
+      // The stand-in CloudStack serves plain http on 127.0.0.1.
+      allowHttp: true,
       logger,
       ...o,
     });
@@ -265,6 +267,18 @@ describe('CloudStackBackend against a fake CloudStack', () => {
     const disk = await backend.createDisk({ id, name: 'data', sizeBytes: GIB, format: 'raw' });
     return { id, ref: disk.ref, format: 'raw' };
   }
+
+  it('refuses an http endpoint unless allowed: the API key and signatures would travel in clear', () => {
+    let refused: unknown;
+    try {
+      make({ allowHttp: false });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toMatchObject({ code: 'VALIDATION' });
+    expect((refused as Error).message).toContain('CLOUDSTACK_ALLOW_HTTP');
+    expect(() => make({ allowHttp: false, endpoint: 'https://cloud.example.com/client/api' })).not.toThrow();
+  });
 
   it('creates a volume through an async job, rounding the size up to whole GiB', async () => {
     fake.plans.push({ pending: 3 });

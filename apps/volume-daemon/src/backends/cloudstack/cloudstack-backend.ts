@@ -25,6 +25,8 @@ export interface CloudStackBackendOptions {
   /** First interval between job polls; it doubles up to `maxPollIntervalMs` (default 5 s). */
   pollIntervalMs: number;
   maxPollIntervalMs?: number;
+  /** Accept an `http://` endpoint (CLOUDSTACK_ALLOW_HTTP): the API key and signatures go in clear. */
+  allowHttp?: boolean;
   logger?: Pick<Logger, 'warn'>;
 }
 
@@ -68,6 +70,7 @@ export class CloudStackBackend implements VolumeBackend {
         options.pollIntervalMs,
         options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_INTERVAL_MS,
       ),
+      allowHttp: options.allowHttp === true,
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }

@@ -23,6 +23,8 @@ export interface CloudStackClientOptions {
    * replayed later (and servers with `enforce.post.requests.and.timestamps` accept them). Default 10 min.
    */
   signatureTtlMs?: number;
+  /** Accept an `http://` endpoint, which carries the API key and signatures in clear (tests, labs). */
+  allowHttp?: boolean;
   logger?: Pick<Logger, 'warn'>;
 }
 
@@ -53,6 +55,12 @@ export class CloudStackClient {
     const keys = [options.apiKey, options.secretKey].filter((k) => k.length > 0);
     this.secrets = keys.flatMap((k) => [k, encodeCloudStackValue(k), encodeURIComponent(k)]);
     const url = new URL(options.endpoint);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && options.allowHttp)) {
+      throw new FerryError(
+        'VALIDATION',
+        `the CloudStack endpoint must be https:// (${url.protocol}// sends the API key and signatures in clear; CLOUDSTACK_ALLOW_HTTP=true allows http)`,
+      );
+    }
     this.endpointForErrors = `${url.protocol}//${url.host}${url.pathname}`;
   }
 
