@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { FerryError } from '@ferry/contracts';
+import { isSecretKey, redactText } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { catchError, from, of, switchMap, throwError } from 'rxjs';
@@ -10,15 +11,24 @@ import { IdempotencyRepository } from './idempotency.repository';
 
 const KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
 
-/** Key order does not change the meaning of a JSON body, so it must not change the fingerprint. */
+/**
+ * Key order does not change the meaning of a JSON body, so it must not change the fingerprint.
+ * Secrets (a vCenter password, a key: `isSecretKey`) are left out, and passwords inside URLs and
+ * Ferry API keys inside strings are blanked, so that the stored fingerprint cannot be used to test
+ * guesses of them.
+ */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.keys(value as object)
+      // A secret's own value goes; an object under a secret-looking key (`VcenterCredentials`) is
+      // walked, since its URL and user still tell one request from another.
+      .filter((k) => !isSecretKey(k) || typeof (value as Record<string, unknown>)[k] === 'object')
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
   }
+  if (typeof value === 'string') return JSON.stringify(redactText(value));
   return JSON.stringify(value ?? null);
 }
 

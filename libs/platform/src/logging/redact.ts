@@ -8,6 +8,11 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi;
 
 export const REDACTED = '[REDACTED]';
 
+/** A key whose value is a secret (a password, a token, an API key…), at any nesting. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
 export function redactText(text: string): string {
   return text.replace(API_KEY_IN_TEXT, 'fry_' + REDACTED).replace(URL_PASSWORD, `$1${REDACTED}@`);
 }
