@@ -1,5 +1,6 @@
-import { SERVICE_NAMES, SERVICE_SCHEMAS } from '@ferry/contracts';
-import { freePort, randomName, spawnService } from '@ferry/testing';
+import { SERVICE_NAMES, SERVICE_SCHEMAS, healthSubject } from '@ferry/contracts';
+import { eventually, freePort, randomName, spawnService } from '@ferry/testing';
+import { connect } from 'nats';
 import { Client } from 'pg';
 import { Suite } from '../support/suite';
 
@@ -14,19 +15,55 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     await suite?.dispose();
   });
 
-  it('reports every service, Postgres and NATS on /health without a key', async () => {
-    const res = await suite.request<{
+  it('reports every service, Postgres and NATS on /health: the details to a key, a summary without one', async () => {
+    const full = await suite.request<{
       status: string;
       services: Record<string, { status: string }>;
       gateway: { checks: object };
-    }>('GET', '/api/v1/health', { key: null });
-    expect(res.status).toBe(200);
-    expect(res.body.status).toBe('ok');
-    expect(Object.keys(res.body.services).sort()).toEqual(
+    }>('GET', '/api/v1/health');
+    expect(full.status).toBe(200);
+    expect(full.body.status).toBe('ok');
+    expect(Object.keys(full.body.services).sort()).toEqual(
       SERVICE_NAMES.filter((s) => s !== 'gateway').sort(),
     );
-    expect(Object.values(res.body.services).every((s) => s.status === 'ok')).toBe(true);
-    expect(res.body.gateway.checks).toMatchObject({ postgres: { ok: true }, nats: { ok: true } });
+    expect(Object.values(full.body.services).every((s) => s.status === 'ok')).toBe(true);
+    expect(full.body.gateway.checks).toMatchObject({ postgres: { ok: true }, nats: { ok: true } });
+
+    for (const key of [null, 'fry_abcdef123456_notARealKeyAtAllxxxxxxxxxxxxxxxxxxxxx']) {
+      const summary = await suite.request<Record<string, unknown>>('GET', '/api/v1/health', { key });
+      expect(summary.status).toBe(200);
+      expect(summary.body).toEqual({
+        status: 'ok',
+        gateway: { status: 'ok' },
+        services: Object.fromEntries(
+          SERVICE_NAMES.filter((s) => s !== 'gateway').map((s) => [s, { status: 'ok' }]),
+        ),
+      });
+    }
+  });
+
+  it('asks the services at most once a second for keyless health checks, however many arrive', async () => {
+    const nc = await connect({ servers: suite.nats.url });
+    try {
+      let pings = 0;
+      const sub = nc.subscribe(healthSubject('observer'), { callback: () => pings++ });
+      await nc.flush();
+      // Keyless checks back to back for over two seconds: past at least one reuse window.
+      const started = Date.now();
+      let requests = 0;
+      while (Date.now() - started < 2500) {
+        expect((await suite.request('GET', '/api/v1/health', { key: null })).status).toBe(200);
+        requests++;
+      }
+      const windows = Math.ceil((Date.now() - started) / 1000) + 1;
+      await nc.flush();
+      sub.unsubscribe();
+      expect(pings).toBeGreaterThanOrEqual(1);
+      expect(pings).toBeLessThanOrEqual(windows);
+      expect(requests).toBeGreaterThan(windows * 3);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('gave every service its own schema with an outbox and its own migrations table', async () => {
@@ -54,17 +91,28 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     }
   });
 
-  it('reports a service that is down with 503 and names it', async () => {
+  it('reports a service that is down with 503 and names it; the reason only to a key', async () => {
     await suite.process('observer').stop('SIGTERM');
     try {
-      const res = await suite.request<{ status: string; services: Record<string, { status: string }> }>(
-        'GET',
-        '/api/v1/health',
-        { key: null },
-      );
+      const res = await suite.request<{
+        status: string;
+        services: Record<string, { status: string; error?: string }>;
+      }>('GET', '/api/v1/health');
       expect(res.status).toBe(503);
       expect(res.body.services['observer']?.status).toBe('down');
+      expect(res.body.services['observer']?.error).toEqual(expect.any(String));
       expect(res.body.services['inspector']?.status).toBe('ok');
+      // Without a key: the same verdict (once the second-long reuse has passed), no error text.
+      const keyless = await eventually(async () => {
+        const r = await suite.request<{ services: Record<string, { status: string }> }>(
+          'GET',
+          '/api/v1/health',
+          { key: null },
+        );
+        return r.status === 503 ? r : undefined;
+      });
+      expect(keyless.body.services['observer']).toEqual({ status: 'down' });
+      expect(JSON.stringify(keyless.body)).not.toMatch(/error|timeout|TIMEOUT|no responders/i);
     } finally {
       await suite.startService('observer');
     }
