@@ -380,4 +380,59 @@ describe('the gateway refuses malformed requests with problem+json, and takes wh
       expect(gateway.output.filter((l) => l.includes('"msg":"unhandled error"'))).toEqual([]);
     });
   });
+
+  describe('with short deadlines for slow clients', () => {
+    let gateway: ManagedProcess;
+    let port = 0;
+
+    beforeAll(async () => {
+      port = await freePort();
+      gateway = spawnService('gateway', {
+        ...suite.env('gateway'),
+        PORT: String(port),
+        HTTP_REQUEST_TIMEOUT_MS: '1000',
+        HTTP_CONNECTION_TIMEOUT_MS: '1500',
+      });
+      await gateway.waitFor(/"msg":"ready"/);
+    });
+
+    afterAll(async () => {
+      await gateway?.stop();
+    });
+
+    /** Opens a connection, lets `feed` write to it, and resolves with what the server sent before closing. */
+    const untilClosed = (feed: (write: (text: string) => void) => void): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('connect', () =>
+          feed((text) => {
+            if (!socket.destroyed) socket.write(text);
+          }),
+        );
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+
+    it('answers 408 and disconnects a client that trickles its request in (slowloris)', async () => {
+      let drip: NodeJS.Timeout | undefined;
+      const answer = await untilClosed((write) => {
+        write('POST /api/v1/templates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
+        // A header line every 300 ms: never idle long enough for the connection deadline, never done.
+        let n = 0;
+        drip = setInterval(() => write(`X-Drip-${n++}: 1\r\n`), 300);
+      });
+      clearInterval(drip);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    });
+
+    it('closes a kept-alive connection once it has been idle for the connection deadline', async () => {
+      // Fastify would keep it for 72 s (its keepAliveTimeout) without the deadline.
+      const answer = await untilClosed((write) =>
+        write('GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n'),
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    });
+  });
 });

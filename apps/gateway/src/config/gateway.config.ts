@@ -28,6 +28,26 @@ export class GatewayConfig extends PlatformConfig {
   @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
 
+  /**
+   * Time a client has to send a whole request, headers and body, in ms: a client that trickles a
+   * request in (slowloris) is answered 408 and disconnected.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /**
+   * A connection with no traffic either way for this long is closed, in ms. Longer than the slowest
+   * route's wait (a disk import's 180 s); event streams send a heartbeat every 15 s.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  HTTP_CONNECTION_TIMEOUT_MS = 300_000;
+
   /** Sustained requests per second per API key (or per client address without one); 0 turns limiting off. */
   @Type(() => Number)
   @IsInt()

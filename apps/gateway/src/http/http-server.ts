@@ -33,6 +33,18 @@ export function rewriteRootAlias(url: string): string {
 export function createGatewayAdapter(config: GatewayConfig, logger: JsonLogger): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT_MS,
+    // Between requests Node uses keepAliveTimeout instead (Fastify's default: 72 s).
+    keepAliveTimeout: Math.min(72_000, config.HTTP_CONNECTION_TIMEOUT_MS),
+    // Node checks request deadlines every 30 s by default: a slow request would get up to 30 s more.
+    http: {
+      headersTimeout: Math.min(60_000, config.HTTP_REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: Math.max(
+        250,
+        Math.min(5000, Math.floor(config.HTTP_REQUEST_TIMEOUT_MS / 4)),
+      ),
+    },
     genReqId: (req: IncomingMessage) =>
       acceptCorrelationId(req.headers['x-request-id'] as string | undefined),
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
