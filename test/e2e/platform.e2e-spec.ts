@@ -248,6 +248,44 @@ describe('the whole suite: seven services, health, OpenAPI, keys, limits, config
     }
   });
 
+  it('limits by address before a key verified: made-up keys get no bucket of their own and drain nobody else’s', async () => {
+    const port = await freePort();
+    const limited = spawnService('gateway', {
+      ...suite.env('gateway'),
+      PORT: String(port),
+      RATE_LIMIT_PER_SECOND: '1',
+      RATE_LIMIT_BURST: '3',
+      RATE_LIMIT_ADDRESS_PER_SECOND: '1',
+      RATE_LIMIT_ADDRESS_BURST: '6',
+    });
+    const get = (key: string) =>
+      fetch(`http://127.0.0.1:${port}/api/v1/templates`, {
+        headers: { authorization: `Bearer ${key}` },
+      }).then(async (r) => (await r.text(), r.status));
+    const fake = () =>
+      `fry_${randomName('k')
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(-12)
+        .padStart(12, 'a')}_${'f'.repeat(43)}`;
+    try {
+      await limited.waitFor(/"msg":"ready"/);
+      // The admin key's id with a wrong secret, more often than the key's own burst allows.
+      const adminId = suite.adminKey.split('_')[1]!;
+      const forged = [];
+      for (let i = 0; i < 5; i++) forged.push(await get(`fry_${adminId}_${'x'.repeat(43)}`));
+      expect(forged).toEqual([401, 401, 401, 401, 401]);
+      // The key's holder is not locked out by them.
+      expect(await get(suite.adminKey)).toBe(200);
+      // A fresh made-up key per request does not get a fresh bucket: the address's is spent.
+      const fresh = [];
+      for (let i = 0; i < 3; i++) fresh.push(await get(fake()));
+      expect(fresh).toContain(429);
+      expect(fresh.every((s) => s === 401 || s === 429)).toBe(true);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('spreads requests across replicas of a service (queue group)', async () => {
     const second = spawnService('vm-operator', suite.env('vm-operator'));
     try {

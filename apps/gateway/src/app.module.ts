@@ -13,6 +13,7 @@ import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { RateLimitGuard } from './http/rate-limit.guard';
+import { RateLimits } from './http/rate-limits';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency/idempotency.repository';
 import { TemplatesController } from './templates/templates.controller';
@@ -71,7 +72,9 @@ export class AppModule {
         IdempotencyRepository,
         IdempotencyInterceptor,
         EventStreamService,
-        // Guards run in this order: limit first (bad keys are limited too), then authenticate.
+        RateLimits,
+        // Guards run in this order: limit by address first (bad keys are limited too), then
+        // authenticate, and limit by the verified key.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

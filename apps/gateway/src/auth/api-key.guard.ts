@@ -2,7 +2,8 @@ import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { FerryError } from '@ferry/contracts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimits } from '../http/rate-limits';
 import { ApiKeysService } from './api-keys.service';
 import type { Principal, Role } from './roles';
 import { PUBLIC_ROUTE, REQUIRED_ROLE, roleAllows } from './roles';
@@ -27,6 +28,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly limits: RateLimits,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -36,6 +38,7 @@ export class ApiKeyGuard implements CanActivate {
     const key = presentedKey(req);
     if (!key) throw new FerryError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
     const principal = await this.keys.authenticate(key);
+    this.limits.key(principal.keyId, ctx.switchToHttp().getResponse<FastifyReply>());
     const required =
       this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ??
       (req.method === 'GET' || req.method === 'HEAD' ? 'viewer' : 'operator');

@@ -7,6 +7,11 @@ import { ApiKeysRepository } from './api-keys.repository';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import type { Principal, Role } from './roles';
 
+/** How long an id that matched no active key is answered from memory: a flood of made-up keys costs no queries. */
+const UNKNOWN_ID_TTL_MS = 10_000;
+/** At most this many such ids are remembered; the oldest go first. */
+const UNKNOWN_ID_MAX = 10_000;
+
 interface CacheEntry {
   key: ApiKeyEntity;
   expires: number;
@@ -16,6 +21,7 @@ interface CacheEntry {
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly unknown = new Map<string, number>();
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -29,6 +35,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (!id) throw new Error('FERRY_ADMIN_API_KEY is malformed');
     await this.keys.upsert({ id, name: 'bootstrap-admin', role: 'admin', secretHash: hashApiKey(adminKey) });
     this.cache.delete(id);
+    this.unknown.delete(id);
     this.logger.log({ msg: 'bootstrap admin key is active', keyId: id });
   }
 
@@ -39,9 +46,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const now = Date.now();
     let entry = this.cache.get(id);
     if (!entry || entry.expires <= now) {
+      if ((this.unknown.get(id) ?? 0) > now)
+        throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
       const key = await this.keys.findActive(id);
       if (!key) {
         this.cache.delete(id);
+        this.rememberUnknown(id, now);
         throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
       }
       entry = { key, expires: now + this.config.API_KEY_CACHE_TTL_MS };
@@ -53,9 +63,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { keyId: id, name: entry.key.name, role: entry.key.role };
   }
 
+  private rememberUnknown(id: string, now: number): void {
+    this.unknown.delete(id);
+    if (this.unknown.size >= UNKNOWN_ID_MAX) this.unknown.delete(this.unknown.keys().next().value!);
+    this.unknown.set(id, now + UNKNOWN_ID_TTL_MS);
+  }
+
   async create(name: string, role: Role): Promise<{ entity: ApiKeyEntity; key: string }> {
     const { id, key } = generateApiKey();
     const entity = await this.keys.insert({ id, name, role, secretHash: hashApiKey(key) });
+    this.unknown.delete(id);
     this.logger.log({ msg: 'API key created', keyId: id, role });
     return { entity, key };
   }

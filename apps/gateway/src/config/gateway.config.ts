@@ -48,7 +48,7 @@ export class GatewayConfig extends PlatformConfig {
   @Max(3_600_000)
   HTTP_CONNECTION_TIMEOUT_MS = 300_000;
 
-  /** Sustained requests per second per API key (or per client address without one); 0 turns limiting off. */
+  /** Sustained requests per second per verified API key; 0 turns all limiting off. */
   @Type(() => Number)
   @IsInt()
   @Min(0)
@@ -59,6 +59,23 @@ export class GatewayConfig extends PlatformConfig {
   @IsInt()
   @Min(1)
   RATE_LIMIT_BURST = 100;
+
+  /**
+   * Sustained requests per second per client address, counted before any key is looked at (default
+   * 4 × RATE_LIMIT_PER_SECOND: several keys may share an address).
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_ADDRESS_PER_SECOND?: number;
+
+  /** Requests an address may send at once above its sustained rate (default 4 × RATE_LIMIT_BURST). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_ADDRESS_BURST?: number;
 
   /** How long a verified API key is trusted before it is read again (revocation delay on other replicas), ms. */
   @Type(() => Number)
