@@ -234,6 +234,15 @@ describe('vm-operator device primitives (NATS, real QEMU)', () => {
     expect(bad.error?.code).toBe('VALIDATION');
     const fields = (bad.error?.details?.['fields'] as { field: string }[]).map((f) => f.field).sort();
     expect(fields).toEqual(['deviceId', 'format', 'path', 'readOnly', 'vmId']);
+    // An image outside VM_STORAGE_DIRS is refused whoever asks, before the VM is even looked up.
+    const shadow = await rpc(DeviceSubjects.ATTACH, {
+      vmId: '00000000-0000-4000-8000-000000000000',
+      deviceId: 'vol-shadow',
+      path: '/etc/shadow',
+      format: 'raw',
+      readOnly: true,
+    });
+    expect(shadow.error).toMatchObject({ code: 'VALIDATION', details: { fields: [{ field: 'path' }] } });
     const unknown = await rpc(DeviceSubjects.LIST, { vmId: '00000000-0000-4000-8000-000000000000' });
     expect(unknown.error?.code).toBe('NOT_FOUND');
     // An id in another system's form is a VM Ferry does not know, not a bad request.

@@ -106,6 +106,8 @@ export class Suite {
       return {
         ...base,
         VM_RUNTIME_DIR: this.vmRuntimeDir,
+        // volume-daemon's disks, and the images tests make themselves in the runtime directory.
+        VM_STORAGE_DIRS: `${this.diskDir},${this.vmRuntimeDir}`,
         VM_POWERDOWN_GRACE_MS: '300',
         VM_NETWORK_BRIDGE: this.network.bridge,
         VM_NETWORK_CIDR: this.network.cidr,

@@ -2,6 +2,7 @@ export * from './bootstrap/bootstrap';
 export * from './common/process';
 export * from './common/with-timeout';
 export * from './common/retrying';
+export * from './common/path-within';
 export * from './config/load-config';
 export * from './config/platform.config';
 export * from './config/host-name';

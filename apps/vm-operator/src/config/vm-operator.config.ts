@@ -5,11 +5,26 @@ import { machineHostName, PlatformConfig } from '@ferry/platform';
 import { bridgeSubnetProblem } from '../drivers/network/ipv4';
 import { NETWORK_MODES } from '../drivers/network/network-options';
 import type { NetworkMode } from '../drivers/network/network-options';
+import { storageDirsProblem } from '../storage/image-paths';
 
 export class VmOperatorConfig extends PlatformConfig {
   /** Base of the per-VM runtime directories (QMP socket, pid file, log). Keep it short: socket paths max 107 bytes. */
   @Matches(/^\/[^\0]{0,60}$/, { message: 'must be an absolute path of at most 60 characters' })
   VM_RUNTIME_DIR = '/var/lib/ferry/vms';
+
+  /**
+   * The only directories whose images vm-operator hands to QEMU, comma-separated absolute paths
+   * (symlinks followed on both sides): a device path elsewhere is refused, whoever asks. Default:
+   * volume-daemon's default VOLUME_STORAGE_DIR; keep it covering that directory.
+   */
+  @ValidateBy({
+    name: 'isStorageDirs',
+    validator: {
+      validate: (v: unknown) => typeof v === 'string' && storageDirsProblem(v) === undefined,
+      defaultMessage: (args) => storageDirsProblem(String(args?.value)) ?? 'must be absolute paths',
+    },
+  })
+  VM_STORAGE_DIRS = '/var/lib/ferry/disks';
 
   /** The QEMU system emulator to run. */
   @IsString()

@@ -16,6 +16,7 @@ import type { EntityManager } from 'typeorm';
 import { byIdPathOf, scsiAddress } from '../drivers/qemu/qemu-args';
 import type { DiskSpec } from '../drivers/qemu/qemu-args';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
+import { ImagePaths } from '../storage/image-paths';
 import type { VmRecord } from '../vms/entities/vm.entity';
 import { VmsRepository } from '../vms/vms.repository';
 import type { DeviceRecord } from './devices.repository';
@@ -38,9 +39,12 @@ export class DevicesService {
     private readonly qemu: QemuDriver,
     private readonly tx: Transactional,
     private readonly events: EventFactory,
+    private readonly images: ImagePaths,
   ) {}
 
+  /** Refused before anything is recorded or plugged when the image lies outside VM_STORAGE_DIRS. */
   async attach(req: AttachDeviceRequest): Promise<AttachedDeviceDto> {
+    await this.images.check(req.path, req.deviceId);
     const disk: DiskSpec = {
       deviceId: req.deviceId,
       path: req.path,

@@ -7,6 +7,7 @@ import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
 import { TemplatesRepository } from '../templates/templates.repository';
 import { VmNetwork } from '../network/vm-network.service';
+import { ImagePaths } from '../storage/image-paths';
 import { VmTransitions } from './vm-events';
 import type { VmRecord } from './entities/vm.entity';
 import type { ActionOptions } from './vm-state';
@@ -29,6 +30,7 @@ export class VmLifecycle {
     private readonly devices: DevicesRepository,
     private readonly deviceOps: DevicesService,
     private readonly network: VmNetwork,
+    private readonly images: ImagePaths,
   ) {}
 
   /** Runs `action` for a VM already moved to starting/stopping; never throws. */
@@ -91,6 +93,8 @@ export class VmLifecycle {
       // with the writes of any snapshot overlay committed into them.
       await this.deviceOps.settleOverlays(vm.id);
       const disks = await this.devices.list(vm.id);
+      // Checked again here: a record older than the check, or a symlink changed since the attach.
+      for (const disk of disks) await this.images.check(disk.path, disk.deviceId);
       // Bridge, dnsmasq and taps (bridge mode) before QEMU opens the taps; a host that cannot give
       // the VM its network fails the start saying which setting to change, never falls back.
       const nics = await this.network.prepare(vm.id);

@@ -16,6 +16,7 @@ import { VmsService } from './vms.service';
 import { HostFit } from './host-fit';
 import { VmDeletion } from './vm-deletion';
 import { VmConsoleService } from './vm-console.service';
+import { ImagePaths } from '../storage/image-paths';
 
 @Module({
   imports: [TemplatesModule, NetworkModule],
@@ -32,6 +33,11 @@ import { VmConsoleService } from './vm-console.service';
     VmLifecycle,
     VmReconciler,
     VmRecovery,
+    {
+      provide: ImagePaths,
+      inject: [VmOperatorConfig],
+      useFactory: (config: VmOperatorConfig) => ImagePaths.fromSetting(config.VM_STORAGE_DIRS),
+    },
     {
       provide: QemuDriver,
       inject: [VmOperatorConfig],

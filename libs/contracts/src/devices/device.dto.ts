@@ -20,7 +20,10 @@ export class AttachDeviceRequest {
     message: 'deviceId must be 1-63 lowercase letters, digits or "-", starting with a letter',
   })
   deviceId!: string;
-  /** Absolute path of the image file on the VM's host. */
+  /**
+   * Absolute path of the image file on the VM's host. vm-operator refuses (VALIDATION) one that is not
+   * under its VM_STORAGE_DIRS once symlinks are followed.
+   */
   @Matches(IMAGE_PATH_PATTERN, { message: 'path must be absolute, without commas or newlines' })
   path!: string;
   @IsIn(['qcow2', 'raw'])
