@@ -1,9 +1,8 @@
 import { realpath } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { FerryError, InspectorSubjects, errorOf } from '@ferry/contracts';
 import type { ErrorCode } from '@ferry/contracts';
-import { FerryClient, retrying } from '@ferry/platform';
+import { FerryClient, realPathWithin, retrying } from '@ferry/platform';
 import type { ImportSourceSpec, OpenedSource } from '@ferry/qemu';
 import { ImportSourceError, openImportSource } from '@ferry/qemu';
 import { VolumeDaemonConfig } from '../config/volume-daemon.config';
@@ -50,15 +49,11 @@ export class SourceAccess {
       throw new FerryError('UNPROCESSABLE', 'file imports are disabled: VOLUME_IMPORT_DIRS is empty', {
         path,
       });
-    const real = await realpath(path).catch(() => {
+    await realpath(path).catch(() => {
       throw new FerryError('UNPROCESSABLE', `no such file: ${path}`, { path });
     });
-    for (const dir of dirs) {
-      const root = await realpath(dir).catch(() => undefined);
-      if (!root) continue;
-      const rel = relative(root, real);
-      if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return real;
-    }
+    const real = await realPathWithin(path, dirs);
+    if (real !== undefined) return real;
     throw new FerryError(
       'UNPROCESSABLE',
       `${path} is not under a directory imports may read (VOLUME_IMPORT_DIRS: ${dirs.join(', ')})`,
