@@ -25,11 +25,10 @@ describe('guestfish output parsers (on a real session transcript)', () => {
   });
 
   it('reads hashes in order, values with colons kept whole', () => {
-    expect(parseHash(out('list-filesystems'))).toEqual([
-      ['/dev/sdc', 'unknown'],
-      ['/dev/sda1', 'ext4'],
-      ['/dev/sdb1', 'vfat'],
-      ['/dev/sdb2', 'ext4'],
+    expect(parseList(out('list-partitions'))).toEqual(['/dev/sda1', '/dev/sdb1', '/dev/sdb2']);
+    expect(parseHash(out('blkid /dev/sda')).slice(-2)).toEqual([
+      ['PTUUID', '0f3b4d8e-6a51-4c1e-9b7d-2c8e5f1a3b90'],
+      ['PTTYPE', 'gpt'],
     ]);
     expect(parseHash(out('inspect-get-mountpoints /dev/sda1'))).toEqual([
       ['/', '/dev/disk/by-path/pci-0000:00:10.0-scsi-0:0:0:0-part1'],
