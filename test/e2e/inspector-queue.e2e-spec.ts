@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
 import { InspectorEvents } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
@@ -239,15 +241,27 @@ describe('inspector queue (seed 000) through the gateway', () => {
     const before = [await vm(a!), await vm(b!)];
     expect(before.map((s) => s.state)).toEqual(['completed', 'error']);
 
-    // vCenter cannot be reached: 503, the inspector is in error with why, and the queue is as it was.
-    const url = `https://127.0.0.1:${await freePort()}/sdk`;
+    // vCenter cannot be reached: 503, the inspector is in error, and the queue is as it was. Neither
+    // says why (refused, here): that would make the inspector a port scanner; its log does.
+    const port = await freePort();
+    const url = `https://127.0.0.1:${port}/sdk`;
     const failed = await suite.request<Problem>('POST', '/api/v1/vms/inspector', {
       body: { VcenterCredentials: { url, username: 'u', password: 'p' }, vmIds: [a!, 'vm-new'] },
     });
     expect([failed.status, failed.body.code]).toEqual([503, 'UNAVAILABLE']);
+    expect(failed.body.detail).toBe('vCenter unreachable');
     const s = await status();
     expect(s.state).toBe('error');
-    expect(s.error).toEqual(expect.any(String));
+    expect(s.error).toBe('vCenter unreachable');
+    for (const told of [JSON.stringify(failed.body), JSON.stringify(s)]) {
+      expect(told).not.toMatch(/ECONNREFUSED|refused|connect/i);
+      expect(told).not.toContain(String(port));
+    }
+    const logged = () =>
+      suite
+        .process('inspector')
+        .output.find((l) => l.includes('ECONNREFUSED') && l.includes(`127.0.0.1:${port}`));
+    await eventually(logged, 5000, 'the log says why');
     expect([await vm(a!), await vm(b!)]).toEqual(before);
     expect(await vm('vm-new')).toEqual({ state: 'not_found' });
 
@@ -256,6 +270,49 @@ describe('inspector queue (seed 000) through the gateway', () => {
     await waitState('done');
     expect(await vm(a!)).toEqual({ state: 'not_found' });
     expect((await vm(b!)).state).toBe('completed');
+  });
+
+  it('refuses a vCenter its settings refuse with 422 before any connection, changing nothing', async () => {
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    const post = (url: string) =>
+      suite.request<Problem>('POST', '/api/v1/vms/inspector', {
+        body: { VcenterCredentials: { url, username: 'u', password: 'p' }, vmIds: ['vm-1'] },
+      });
+    const before = await status();
+    try {
+      // http:// by default.
+      const http = await post(`http://127.0.0.1:${port}/sdk`);
+      expect([http.status, http.body.code]).toEqual([422, 'UNPROCESSABLE']);
+      expect(http.headers.get('content-type')).toContain('application/problem+json');
+      expect(http.body.detail).toMatch(/INSPECTOR_VCENTER_ALLOW_HTTP/);
+
+      await suite.process('inspector').stop();
+      await suite.startService('inspector', { INSPECTOR_VCENTER_ALLOWLIST: 'vc.example.com, 10.0.0.0/8' });
+      const literal = await post(`https://127.0.0.1:${port}/sdk`);
+      expect([literal.status, literal.body.code, literal.body.detail]).toEqual([
+        422,
+        'UNPROCESSABLE',
+        'vCenter 127.0.0.1 is not in INSPECTOR_VCENTER_ALLOWLIST',
+      ]);
+      // A name resolving outside the CIDRs (localhost is 127.0.0.1).
+      const named = await post(`https://LOCALHOST:${port}/sdk`);
+      expect([named.status, named.body.detail]).toEqual([
+        422,
+        'vCenter localhost is not in INSPECTOR_VCENTER_ALLOWLIST',
+      ]);
+      expect(await status()).toEqual(before);
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+      await suite.process('inspector').stop();
+      await suite.startService('inspector');
+    }
   });
 
   it('refuses the noop source unless INSPECTOR_NOOP_SOURCE is set', async () => {

@@ -71,12 +71,22 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
     expect(s.error).toMatch(/InvalidLogin/);
   });
 
-  it('answers 503 when vCenter is unreachable, and the inspector is in error', async () => {
-    const url = `https://127.0.0.1:${await freePort()}/sdk`;
+  it('answers 503 when vCenter is unreachable, and the inspector is in error, saying no more', async () => {
+    const port = await freePort();
+    const url = `https://127.0.0.1:${port}/sdk`;
     const r = await start(['vm-1'], { url, username: 'u', password: 'p' });
     expect(r.status).toBe(503);
     expect(r.body.code).toBe('UNAVAILABLE');
-    expect((await status()).state).toBe('error');
+    expect(r.body.detail).toBe('vCenter unreachable');
+    const s = await status();
+    expect(s).toEqual({ state: 'error', error: 'vCenter unreachable' });
+    // Why (a refused connection to that port) is the log's, not the caller's: no port scanner.
+    expect(JSON.stringify(r.body)).not.toMatch(new RegExp(`ECONNREFUSED|${port}`));
+    const logged = () =>
+      suite
+        .process('inspector')
+        .output.find((l) => l.includes('ECONNREFUSED') && l.includes(`127.0.0.1:${port}`));
+    await eventually(logged, 5000, 'the log says why');
   });
 
   it('inspects each VM between a snapshot and its removal, reports vcsim’s facts, and leaves no snapshot', async () => {

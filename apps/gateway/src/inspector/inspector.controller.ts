@@ -48,9 +48,9 @@ export class InspectorController {
   @ApiAcceptedResponse({
     type: InspectorStatusDtoClass,
     description:
-      'Started: the previous run’s queue is replaced by these VMs, in this order (earlier results stay in each VM’s history). `{"source": {"type": "local"}}` inspects vm-operator VMs instead of vCenter’s. 400: a field is missing or empty, or vCenter refused the credentials (the fault is in the detail). 423: the inspector is busy. 503: vCenter is unreachable. After a 400 from vCenter or a 503 the inspector is in state `error` with the message.',
+      'Started: the previous run’s queue is replaced by these VMs, in this order (earlier results stay in each VM’s history). `{"source": {"type": "local"}}` inspects vm-operator VMs instead of vCenter’s. 400: a field is missing or empty, or vCenter refused the credentials (the fault is in the detail). 422: the inspector’s settings refuse this vCenter (`INSPECTOR_VCENTER_ALLOWLIST`, or an `http://` URL without `INSPECTOR_VCENTER_ALLOW_HTTP`); nothing changes. 423: the inspector is busy. 503: vCenter is unreachable (the detail says no more). After a 400 from vCenter or a 503 the inspector is in state `error` with the message.',
   })
-  @ApiErrors(400, 401, 403, 423, 503, 504)
+  @ApiErrors(400, 401, 403, 422, 423, 503, 504)
   async start(
     @Body() body: StartInspectionRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -1,11 +1,31 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength, Validate } from 'class-validator';
+import type { ValidatorConstraintInterface } from 'class-validator';
+import { ValidatorConstraint } from 'class-validator';
 import {
   INSPECTOR_EXPORT_LEASE_MS,
   INSPECTOR_EXPORT_MAX_LEASE_MS,
   INSPECTOR_EXPORT_MIN_LEASE_MS,
 } from '@ferry/contracts';
 import { EnvBoolean, PlatformConfig } from '@ferry/platform';
+import { parseAllowlist } from '../sources/vsphere/vcenter-allowlist';
+
+@ValidatorConstraint({ name: 'vcenterAllowlist' })
+class AllowlistConstraint implements ValidatorConstraintInterface {
+  private error = '';
+  validate(value: unknown): boolean {
+    try {
+      parseAllowlist(String(value));
+      return true;
+    } catch (err) {
+      this.error = (err as Error).message;
+      return false;
+    }
+  }
+  defaultMessage(): string {
+    return this.error;
+  }
+}
 
 export class InspectorConfig extends PlatformConfig {
   /** A draining queue commits thousands of times a second: batch the relay's work (see PlatformConfig). */
@@ -54,6 +74,20 @@ export class InspectorConfig extends PlatformConfig {
   @EnvBoolean()
   @IsBoolean()
   INSPECTOR_VSPHERE_INSECURE = false;
+
+  /**
+   * The vCenters (or ESXi hosts) the inspector may reach, comma-separated: host names (matched
+   * exactly, case aside), IP addresses and CIDRs, IPv4 or IPv6; any port. A host name no entry names
+   * is resolved (dns.lookup) and allowed when every address is inside a CIDR. Empty: any vCenter.
+   */
+  @IsString()
+  @Validate(AllowlistConstraint)
+  INSPECTOR_VCENTER_ALLOWLIST = '';
+
+  /** Accept `http://` vCenter URLs (credentials and session cookies in the clear): never in production. */
+  @EnvBoolean()
+  @IsBoolean()
+  INSPECTOR_VCENTER_ALLOW_HTTP = false;
 
   /** Limit of each SOAP request, in ms. */
   @Type(() => Number)

@@ -15,7 +15,7 @@ import { errorOfOpen, errorOfVm } from '../sources/source-errors';
 import { SourceFactory } from '../sources/source-factory';
 import { exportDisks } from '../sources/vsphere/datastore-disks';
 import { SoapFault } from '../sources/vsphere/soap-fault';
-import { sdkUrl } from '../sources/vsphere/soap-transport';
+import { sdkUrl, VCENTER_UNREACHABLE } from '../sources/vsphere/soap-transport';
 import { datacenterPath } from '../sources/vsphere/vm-lookup';
 import { buildVmFacts } from '../sources/vsphere/vsphere-facts.mapper';
 import type { VsphereSession } from '../sources/vsphere/vsphere-session';
@@ -61,7 +61,13 @@ export class ExportService {
     const id = randomUUID();
     const { url, username, password } = req.VcenterCredentials;
     const session = this.factory.vsphereSession({ url, username, password });
-    const timeout = () => new SourceFatalError('unreachable', `no answer within ${OPEN_TIMEOUT_MS} ms`);
+    const timeout = () =>
+      new SourceFatalError(
+        'unreachable',
+        VCENTER_UNREACHABLE,
+        undefined,
+        `no answer within ${OPEN_TIMEOUT_MS} ms`,
+      );
     let record: ExportRecord;
     try {
       await withTimeout(session.open(AbortSignal.timeout(OPEN_TIMEOUT_MS)), OPEN_TIMEOUT_MS, timeout);

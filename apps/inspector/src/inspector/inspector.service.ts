@@ -21,7 +21,7 @@ import { SourceFactory } from '../sources/source-factory';
 import type { InspectionSource } from '../sources/source';
 import { SourceFatalError } from '../sources/source';
 import { errorOfOpen, openFailure } from '../sources/source-errors';
-import { sdkUrl } from '../sources/vsphere/soap-transport';
+import { sdkUrl, VCENTER_UNREACHABLE } from '../sources/vsphere/soap-transport';
 
 /** How long a stop or a VM's cancel waits for the running inspection to wind down, in ms. */
 export const CANCEL_WAIT_MS = 30_000;
@@ -54,6 +54,8 @@ export class InspectorService {
    */
   async start(req: StartInspectionRequest): Promise<InspectorStatusDto> {
     const { type, description, secret } = this.sourceOf(req);
+    // A vCenter the settings refuse is refused before anything changes (and before any connection).
+    if (type === 'vsphere') await this.factory.policy.check(new URL(String(description.url))).catch(fail);
     const vmIds = [...new Set(req.vmIds)];
     const id = randomUUID();
     const run = { id, sourceType: type };
@@ -78,11 +80,7 @@ export class InspectorService {
     try {
       source = this.factory.create(type, description, secret);
       const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS);
-      await withTimeout(
-        source.open(signal),
-        OPEN_TIMEOUT_MS,
-        () => new SourceFatalError('unreachable', 'timed out'),
-      );
+      await withTimeout(source.open(signal), OPEN_TIMEOUT_MS, () => openTimedOut(type));
     } catch (err) {
       const message = openFailure(err);
       await this.runner.failRun(id, message);
@@ -255,6 +253,16 @@ export class InspectorService {
       await sleep(50);
     }
   }
+}
+
+function fail(err: unknown): never {
+  throw errorOfOpen(err);
+}
+
+function openTimedOut(type: InspectionSourceType): SourceFatalError {
+  const detail = `no answer within ${OPEN_TIMEOUT_MS} ms`;
+  const message = type === 'vsphere' ? VCENTER_UNREACHABLE : `the ${type} source gave ${detail}`;
+  return new SourceFatalError('unreachable', message, undefined, detail);
 }
 
 function statusOf(run: RunRecord | null): InspectorStatusDto {

@@ -7,20 +7,30 @@ import { LocalSource } from './local/local-source';
 import type { NoopSpec } from './noop-source';
 import { NoopSource } from './noop-source';
 import type { InspectionSource } from './source';
+import { VcenterPolicy } from './vsphere/vcenter-policy';
 import type { VsphereCredentials, VsphereSourceConfig } from './vsphere/vsphere-config';
 import { VsphereSession } from './vsphere/vsphere-session';
 import { VsphereSource } from './vsphere/vsphere-source';
 
 /**
  * Makes a run's source from what the run stored (its description and, for vSphere, the secret), and
- * the vSphere sessions exports read through, with the same INSPECTOR_VSPHERE_* settings.
+ * the vSphere sessions exports read through, with the same INSPECTOR_VSPHERE_* settings and the same
+ * VcenterPolicy, which every session checks before it connects.
  */
 @Injectable()
 export class SourceFactory {
+  /** Which vCenters sessions may reach: INSPECTOR_VCENTER_ALLOWLIST and INSPECTOR_VCENTER_ALLOW_HTTP. */
+  readonly policy: VcenterPolicy;
+
   constructor(
     private readonly client: FerryClient,
     private readonly config: InspectorConfig,
-  ) {}
+  ) {
+    this.policy = new VcenterPolicy({
+      allowlist: config.INSPECTOR_VCENTER_ALLOWLIST,
+      allowHttp: config.INSPECTOR_VCENTER_ALLOW_HTTP,
+    });
+  }
 
   create(
     type: InspectionSourceType,
@@ -76,6 +86,7 @@ export class SourceFactory {
       insecure: this.config.INSPECTOR_VSPHERE_INSECURE,
       requestTimeoutMs: this.config.INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS,
       taskTimeoutMs: this.config.INSPECTOR_VSPHERE_TASK_TIMEOUT_MS,
+      policy: this.policy,
     };
   }
 }

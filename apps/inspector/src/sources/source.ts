@@ -24,15 +24,20 @@ export class VmNotFoundError extends VmInspectionError {
 /**
  * The source itself failed; the inspector stops with state `error` (seed 000 "fatal error").
  * `auth`: the credentials were refused (the start answers 400 with the fault); `unreachable`: the
- * source did not answer (503); `other`: anything else (500).
+ * source did not answer (503); `refused`: the inspector's settings refuse this vCenter
+ * (INSPECTOR_VCENTER_ALLOWLIST, INSPECTOR_VCENTER_ALLOW_HTTP: 422, before any connection);
+ * `other`: anything else (500).
  */
 export class SourceFatalError extends Error {
   override readonly name = 'SourceFatalError';
   constructor(
-    readonly kind: 'auth' | 'unreachable' | 'other',
+    readonly kind: 'auth' | 'unreachable' | 'refused' | 'other',
+    /** What the caller is told (and the run records). */
     message: string,
-    /** e.g. the SOAP fault's type, `InvalidLogin`. */
+    /** e.g. the SOAP fault's type, `InvalidLogin`; for `unreachable`, the socket's code (logs only). */
     readonly fault?: string,
+    /** Why, for the inspector's log only: a vCenter that cannot be reached tells its caller no more. */
+    readonly detail?: string,
   ) {
     super(message);
   }

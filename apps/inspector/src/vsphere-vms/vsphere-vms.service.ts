@@ -11,6 +11,7 @@ import { OPEN_TIMEOUT_MS } from '../runner/inspection-runner';
 import { SourceFatalError } from '../sources/source';
 import { errorOfOpen, errorOfVm } from '../sources/source-errors';
 import { SourceFactory } from '../sources/source-factory';
+import { VCENTER_UNREACHABLE } from '../sources/vsphere/soap-transport';
 import type { VsphereSession } from '../sources/vsphere/vsphere-session';
 
 /**
@@ -43,7 +44,13 @@ export class VsphereVmsService {
   }
 
   private async withSession<T>(session: VsphereSession, work: () => Promise<T>): Promise<T> {
-    const timeout = () => new SourceFatalError('unreachable', `no answer within ${OPEN_TIMEOUT_MS} ms`);
+    const timeout = () =>
+      new SourceFatalError(
+        'unreachable',
+        VCENTER_UNREACHABLE,
+        undefined,
+        `no answer within ${OPEN_TIMEOUT_MS} ms`,
+      );
     try {
       await withTimeout(session.open(AbortSignal.timeout(OPEN_TIMEOUT_MS)), OPEN_TIMEOUT_MS, timeout);
     } catch (err) {

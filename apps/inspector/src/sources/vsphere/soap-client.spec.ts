@@ -195,7 +195,8 @@ describe('httpTransport', () => {
     expect(err).toMatchObject({
       kind: 'unreachable',
       fault: 'Timeout',
-      message: `vCenter at ${url.origin} did not answer within 50 ms`,
+      message: 'vCenter unreachable',
+      detail: `vCenter at ${url.origin} did not answer within 50 ms`,
     });
   });
 
@@ -218,7 +219,8 @@ describe('httpTransport', () => {
     const err = await httpTransport(new URL(`http://127.0.0.1:${port}/sdk`))
       .send(request())
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'unreachable', fault: 'ECONNREFUSED' });
+    expect(err).toMatchObject({ kind: 'unreachable', fault: 'ECONNREFUSED', message: 'vCenter unreachable' });
+    expect((err as SourceFatalError).detail).toContain(`127.0.0.1:${port}`);
   });
 });
 

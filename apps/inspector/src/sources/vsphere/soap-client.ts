@@ -1,6 +1,7 @@
 import { SourceFatalError } from '../source';
 import { SoapFault, parseSoapFault } from './soap-fault';
 import type { SoapTransport } from './soap-transport';
+import { VCENTER_UNREACHABLE } from './soap-transport';
 import type { MoRef, XmlNode } from './soap-xml';
 import { envelope, parseXml, soapBody } from './soap-xml';
 
@@ -99,6 +100,8 @@ export class SoapClient {
     if (status === 502 || status === 503 || status === 504) {
       return new SourceFatalError(
         'unreachable',
+        VCENTER_UNREACHABLE,
+        `HTTP ${status}`,
         `vCenter at ${this.endpoint} answered HTTP ${status} to ${method}`,
       );
     }

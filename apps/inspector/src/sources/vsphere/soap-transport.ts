@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { SourceFatalError } from '../source';
 
 export interface SoapRequest {
@@ -46,35 +47,57 @@ export function sessionCookie(setCookie: readonly string[] | undefined): string 
   return null;
 }
 
-/** Why a request got no answer, as the fatal `unreachable` error the runner stops on. */
+/** What a caller is told of a vCenter that gave no answer: no more, so the inspector scans no ports. */
+export const VCENTER_UNREACHABLE = 'vCenter unreachable';
+
+/**
+ * Why a request got no answer, as the fatal `unreachable` error the runner stops on: the message is
+ * VCENTER_UNREACHABLE, the socket's code and the why (refused, DNS, TLS, timeout) are for the log.
+ */
 export function unreachable(target: URL, err: unknown, timeoutMs: number): SourceFatalError {
   const code = (err as { code?: string }).code ?? '';
   const where = `vCenter at ${target.origin}`;
-  if (err instanceof RequestTimeout) {
-    return new SourceFatalError('unreachable', `${where} did not answer within ${timeoutMs} ms`, 'Timeout');
-  }
+  const fail = (fault: string | undefined, detail: string) =>
+    new SourceFatalError('unreachable', VCENTER_UNREACHABLE, fault, detail);
+  if (err instanceof RequestTimeout) return fail('Timeout', `${where} did not answer within ${timeoutMs} ms`);
   if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|ERR_SSL|DEPTH_ZERO|HOSTNAME_MISMATCH/.test(code)) {
-    return new SourceFatalError(
-      'unreachable',
-      `${where} has a certificate this inspector does not trust (${code}); set INSPECTOR_VSPHERE_CA_FILE to its CA`,
+    return fail(
       code,
+      `${where} has a certificate this inspector does not trust (${code}); set INSPECTOR_VSPHERE_CA_FILE to its CA`,
     );
   }
   const detail =
     code && !(err as Error).message.includes(code)
       ? `${code} ${(err as Error).message}`
       : (err as Error).message;
-  return new SourceFatalError('unreachable', `${where} is unreachable: ${detail}`, code || undefined);
+  return fail(code || undefined, `${where} is unreachable: ${detail}`);
+}
+
+/**
+ * Any failure before vCenter answered in SOAP (no answer, an answer that is no vSphere SDK's, an
+ * abort) as VCENTER_UNREACHABLE, its why kept for the log: telling them apart would tell the caller
+ * what listens at the URL.
+ */
+export function notReached(err: unknown): SourceFatalError {
+  if (err instanceof SourceFatalError && err.kind === 'unreachable') return err;
+  const detail = err instanceof SourceFatalError ? (err.detail ?? err.message) : String(err);
+  const fault = err instanceof SourceFatalError ? err.fault : undefined;
+  return new SourceFatalError('unreachable', VCENTER_UNREACHABLE, fault, detail);
 }
 
 class RequestTimeout extends Error {}
 
 /**
  * SOAP over Node's http(s) with keep-alive. `ca`: PEM of the CAs to trust instead of the system's;
- * `insecure`: accept any certificate. Rejects with SourceFatalError('unreachable') when no answer
- * comes (refused, DNS, TLS, timeout) and with the signal's reason when aborted.
+ * `insecure`: accept any certificate; `lookup`: resolves host names (VcenterPolicy's, which keeps to
+ * INSPECTOR_VCENTER_ALLOWLIST). Rejects with SourceFatalError('unreachable') when no answer comes
+ * (refused, DNS, TLS, timeout) and with the signal's reason when aborted.
  */
-export function httpTransport(target: URL, tls: { ca?: string; insecure?: boolean } = {}): SoapTransport {
+export function httpTransport(
+  target: URL,
+  tls: { ca?: string; insecure?: boolean } = {},
+  lookup?: LookupFunction,
+): SoapTransport {
   const secure = target.protocol === 'https:';
   const agent = secure
     ? new https.Agent({
@@ -95,7 +118,8 @@ export function httpTransport(target: URL, tls: { ca?: string; insecure?: boolea
         soapaction: req.action,
       };
       if (req.cookie) headers['cookie'] = req.cookie;
-      const options = { agent, method: 'POST', hostname: target.hostname.replace(/^\[|\]$/g, ''), headers };
+      const hostname = target.hostname.replace(/^\[|\]$/g, '');
+      const options = { agent, method: 'POST', hostname, headers, ...(lookup ? { lookup } : {}) };
       const r = request({
         ...options,
         port: target.port || undefined,

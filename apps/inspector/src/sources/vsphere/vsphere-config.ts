@@ -5,6 +5,7 @@ import type { DiskInspection } from '../../deep/vm-disk-inspector';
 import type { SnapshotRef } from '../source';
 import { SourceFatalError } from '../source';
 import type { SoapTransport } from './soap-transport';
+import type { VcenterPolicy } from './vcenter-policy';
 
 // What a VsphereSession is made from and hands back: its settings (and CA file), its snapshots' refs.
 
@@ -24,6 +25,11 @@ export interface VsphereSourceConfig {
   requestTimeoutMs: number;
   /** Limit of each task (snapshot creation or removal), in ms. */
   taskTimeoutMs: number;
+  /**
+   * Which vCenters may be reached (INSPECTOR_VCENTER_ALLOWLIST, INSPECTOR_VCENTER_ALLOW_HTTP),
+   * checked before any connection; absent: any (unit tests).
+   */
+  policy?: VcenterPolicy;
   /**
    * INSPECTOR_DEEP_INSPECTION for the source (sessions of exports ignore it): `virt-inspector` reads
    * each disk as its snapshot froze it over the datastore and inspects the guest; `first-pass`

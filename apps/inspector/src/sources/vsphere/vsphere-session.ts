@@ -4,7 +4,7 @@ import { SourceFatalError, VmInspectionError, VmNotFoundError } from '../source'
 import { retrieveOne } from './property-collector';
 import { SoapClient } from './soap-client';
 import { SoapFault } from './soap-fault';
-import { httpTransport, sdkUrl } from './soap-transport';
+import { httpTransport, notReached, sdkUrl, VCENTER_UNREACHABLE } from './soap-transport';
 import type { MoRef, XmlNode } from './soap-xml';
 import { el } from './soap-xml';
 import { waitForTask } from './task-waiter';
@@ -64,9 +64,15 @@ export class VsphereSession {
       // Not echoed: a mistyped URL may hold credentials.
       throw new SourceFatalError('other', 'the vCenter URL is not a valid URL');
     }
+    try {
+      await this.config.policy?.check(target);
+    } catch (err) {
+      this.logger.warn({ msg: 'vCenter refused by the settings', host: target.hostname, error: String(err) });
+      throw err;
+    }
     const tls = await readTls(this.config);
     this.#ca = tls.ca;
-    const transport = this.options.transport ?? httpTransport(target, tls);
+    const transport = this.options.transport ?? httpTransport(target, tls, this.config.policy?.lookup);
     const client = new SoapClient(transport, target.href, this.config.requestTimeoutMs);
     this.client = client;
     try {
@@ -82,7 +88,9 @@ export class VsphereSession {
       client.setApiVersion(this.content.apiVersion);
       await this.login(signal);
     } catch (err) {
-      throw sessionFailure(err, this.username);
+      // Before a SOAP answer, whatever happened (refused, DNS, TLS, timeout, something that is no
+      // vCenter) is VCENTER_UNREACHABLE to the caller: the detail goes to the log only.
+      throw this.logged(err instanceof SoapFault ? sessionFailure(err, this.username) : notReached(err));
     }
     client.reauthenticate = async () => {
       this.logger.warn({ msg: 'vCenter session expired; logging in again', url: target.href });
@@ -124,7 +132,7 @@ export class VsphereSession {
       this.logger.warn({ msg: 'vCenter forgot the session; logging in again' });
       await this.login(signal);
     } catch (err) {
-      throw sessionFailure(err, this.username);
+      throw this.logged(sessionFailure(err, this.username));
     }
   }
 
@@ -283,7 +291,20 @@ export class VsphereSession {
 
   /** Failures of one VM's work: per VM, unless the session itself is lost. */
   protected vmError(err: unknown, vmId: string, what: string): unknown {
-    return vmFailure(err, vmId, what, this.username);
+    return this.logged(vmFailure(err, vmId, what, this.username));
+  }
+
+  /** Logs why vCenter could not be reached (the caller is told VCENTER_UNREACHABLE only); returns `err`. */
+  protected logged(err: unknown): unknown {
+    if (err instanceof SourceFatalError && err.kind === 'unreachable' && err.detail) {
+      this.logger.warn({
+        msg: VCENTER_UNREACHABLE,
+        url: sdkUrl(this.url).href,
+        code: err.fault,
+        detail: err.detail,
+      });
+    }
+    return err;
   }
 
   private async login(signal?: AbortSignal): Promise<void> {

@@ -117,14 +117,16 @@ describe('VsphereSource against vcsim: sessions', () => {
   it('reports a port nobody listens on as unreachable', async () => {
     const err = await open({ url: `https://127.0.0.1:${await freePort()}/sdk` }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceFatalError);
-    expect(err).toMatchObject({ kind: 'unreachable', fault: 'ECONNREFUSED' });
+    expect(err).toMatchObject({ kind: 'unreachable', fault: 'ECONNREFUSED', message: 'vCenter unreachable' });
   });
 
   it('distrusts vcsim without its CA file, and trusts it with INSPECTOR_VSPHERE_INSECURE', async () => {
     const err = await open({}, { caFile: '' }).catch((e: unknown) => e);
+    // The caller is told no more than that; the hint is the log's.
     expect(err).toMatchObject({
       kind: 'unreachable',
-      message: expect.stringContaining('INSPECTOR_VSPHERE_CA_FILE'),
+      message: 'vCenter unreachable',
+      detail: expect.stringContaining('INSPECTOR_VSPHERE_CA_FILE'),
     });
     const insecure = await open({}, { caFile: '', insecure: true });
     await expect(insecure.inspect(PLAIN, null, signal())).resolves.toMatchObject({ source: 'vsphere' });

@@ -5,6 +5,7 @@ import { SourceFatalError, VmInspectionError } from '../source';
 import type { BaseDisk } from './base-disks';
 import type { SoapRequest, SoapResponse, SoapTransport } from './soap-transport';
 import { parseXml, soapBody } from './soap-xml';
+import { VcenterPolicy } from './vcenter-policy';
 import type { VsphereSourceConfig, VsphereSourceOptions } from './vsphere-source';
 import { VsphereSource } from './vsphere-source';
 
@@ -99,6 +100,32 @@ describe('VsphereSource', () => {
       JSON.stringify([String(err), (err as Error).stack, vc.logs, source]) +
       inspect(source, { showHidden: true });
     expect(shown).not.toContain('s3cr');
+  });
+
+  it('asks nothing of a vCenter its policy refuses', async () => {
+    const vc = vcenter({});
+    const policy = new VcenterPolicy({ allowlist: '10.0.0.0/8', allowHttp: false }, async () => [
+      '192.0.2.1',
+    ]);
+    const err = await vc
+      .source({ policy })
+      .open(signal())
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      kind: 'refused',
+      message: 'vCenter vc.example.com is not in INSPECTOR_VCENTER_ALLOWLIST',
+    });
+    expect(vc.requests).toEqual([]);
+  });
+
+  it('tells the caller no more than "vCenter unreachable" of an answer that is no vSphere SDK\'s', async () => {
+    const vc = vcenter({ RetrieveServiceContent: { status: 404, cookie: null, body: '<html>nginx</html>' } });
+    const err = await vc
+      .source()
+      .open(signal())
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'unreachable', message: 'vCenter unreachable' });
+    expect(JSON.stringify(vc.logs)).toContain('HTTP 404');
   });
 
   it('reports an unreadable CA file as fatal', async () => {
