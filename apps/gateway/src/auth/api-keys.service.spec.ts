@@ -1,4 +1,4 @@
-import { FerryError } from '@ferry/contracts';
+import type { FerryError } from '@ferry/contracts';
 import { GatewayConfig } from '../config/gateway.config';
 import { generateApiKey, hashApiKey } from './api-key.format';
 import type { ApiKeysRepository } from './api-keys.repository';
