@@ -13,6 +13,8 @@ export interface SseMessage {
 export class SseClient {
   readonly messages: SseMessage[] = [];
   status = 0;
+  /** Set once the server has ended the stream (or the connection dropped). */
+  ended = false;
   private response?: IncomingMessage;
 
   private constructor(private readonly req: ReturnType<typeof request>) {}
@@ -26,6 +28,7 @@ export class SseClient {
         client.response = res;
         let buffer = '';
         res.setEncoding('utf8');
+        res.on('close', () => (client.ended = true));
         res.on('data', (chunk: string) => {
           buffer += chunk;
           let end: number;
@@ -58,6 +61,11 @@ export class SseClient {
 
   waitFor(predicate: (m: SseMessage) => boolean, timeoutMs = 10_000): Promise<SseMessage> {
     return eventually(() => this.messages.find(predicate), timeoutMs, 'SSE message');
+  }
+
+  /** Resolves when the server ends the stream. */
+  waitForEnd(timeoutMs = 10_000): Promise<true> {
+    return eventually(() => (this.ended ? true : undefined), timeoutMs, 'the end of the SSE stream');
   }
 
   close(): void {

@@ -48,6 +48,13 @@ export class GatewayConfig extends PlatformConfig {
   @Max(3_600_000)
   HTTP_CONNECTION_TIMEOUT_MS = 300_000;
 
+  /** Event streams (`GET /events`) one API key may hold open at once; one more is 429. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  EVENTS_MAX_STREAMS_PER_KEY = 10;
+
   /** Sustained requests per second per verified API key; 0 turns all limiting off. */
   @Type(() => Number)
   @IsInt()
