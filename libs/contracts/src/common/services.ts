@@ -24,3 +24,10 @@ export const SERVICE_SCHEMAS: Readonly<Record<ServiceName, string>> = {
 
 /** NATS header that carries the correlation id of the request that caused a message. */
 export const CORRELATION_HEADER = 'X-Correlation-Id';
+
+/**
+ * NATS header with the caller's deadline, as milliseconds from when the request was sent (relative,
+ * so that clocks that disagree between hosts cannot drop requests): the handler's signal is aborted
+ * when it passes, and an answer ready after it is not sent.
+ */
+export const TIMEOUT_HEADER = 'Ferry-Timeout-Ms';

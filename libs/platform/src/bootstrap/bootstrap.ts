@@ -96,7 +96,11 @@ export async function migrateIfAsked(
 export async function bootstrapService<C extends PlatformConfig>(def: ServiceDefinition<C>): Promise<void> {
   const { config, logger } = prepare(def.service, def.configClass);
   if (await migrateIfAsked(def.service, def.database, config, logger)) return;
-  const transport = new FerryNatsTransport(def.service, config.SHUTDOWN_GRACE_MS);
+  const transport = new FerryNatsTransport(
+    def.service,
+    config.SHUTDOWN_GRACE_MS,
+    config.NATS_MAX_CONCURRENT_REQUESTS,
+  );
   const app = await NestFactory.createMicroservice(def.appModule(config), { strategy: transport, logger });
   transport.useConnection(app.get<NatsConnection>(NATS_CONNECTION));
   app.useGlobalPipes(createValidationPipe());

@@ -35,6 +35,16 @@ export class PlatformConfig {
   @Max(300_000)
   NATS_REQUEST_TIMEOUT_MS = 5000;
 
+  /**
+   * Requests one process handles at once; past it a request is answered UNAVAILABLE ("busy") at
+   * once, so the caller retries rather than waits out its deadline.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  NATS_MAX_CONCURRENT_REQUESTS = 256;
+
   /** How long shutdown waits for in-flight work before it closes anyway, in milliseconds. */
   @Type(() => Number)
   @IsInt()

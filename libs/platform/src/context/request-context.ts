@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 /** What travels with one unit of work (an HTTP request, an RPC message) through async calls. */
 export interface RequestContext {
   correlationId: string;
+  /** Aborted when the caller's deadline passes (an RPC with a Ferry-Deadline header). */
+  signal?: AbortSignal;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -25,4 +27,9 @@ export function currentContext(): RequestContext | undefined {
 
 export function currentCorrelationId(): string | undefined {
   return storage.getStore()?.correlationId;
+}
+
+/** The signal of the current unit of work: a long handler stops when its caller has given up. */
+export function currentSignal(): AbortSignal | undefined {
+  return storage.getStore()?.signal;
 }

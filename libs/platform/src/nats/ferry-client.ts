@@ -1,7 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ReplyOf, RequestOf, RpcSubject } from '@ferry/contracts';
-import { CORRELATION_HEADER, FerryError, isRpcErrorBody } from '@ferry/contracts';
+import { CORRELATION_HEADER, TIMEOUT_HEADER, FerryError, isRpcErrorBody } from '@ferry/contracts';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { ErrorCode as NatsErrorCode, NatsError, createInbox, headers } from 'nats';
 import { currentCorrelationId } from '../context/request-context';
@@ -72,6 +72,7 @@ export class FerryClient implements OnApplicationShutdown {
     const h = headers();
     const correlationId = currentCorrelationId();
     if (correlationId) h.set(CORRELATION_HEADER, correlationId);
+    h.set(TIMEOUT_HEADER, String(timeoutMs));
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(token);

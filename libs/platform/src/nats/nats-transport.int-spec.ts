@@ -4,13 +4,13 @@ import type { INestMicroservice } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { FerryError } from '@ferry/contracts';
-import { TEST_NATS_URL } from '@ferry/testing';
+import { TEST_NATS_URL, eventually } from '@ferry/testing';
 import { IsInt, IsString, Min } from 'class-validator';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
 import { loadConfig } from '../config/load-config';
 import { PlatformConfig } from '../config/platform.config';
-import { currentCorrelationId, runWithContext } from '../context/request-context';
+import { currentCorrelationId, currentSignal, runWithContext } from '../context/request-context';
 import type { SendOptions } from './ferry-client';
 import { FerryClient } from './ferry-client';
 import { FerryNatsTransport } from './nats-transport';
@@ -25,7 +25,15 @@ const S = {
   CRASH: `${P}.crash`,
   SLOW: `${P}.slow`,
   CORR: `${P}.corr`,
+  WAIT: `${P}.wait`,
+  BIG: `${P}.big`,
+  HOLD: `${P}.hold`,
 } as const;
+
+/** What the WAIT handler saw: its caller's deadline passing, through currentSignal(). */
+const waits: { aborted: boolean }[] = [];
+/** HOLD handlers waiting to be let go. */
+const held: (() => void)[] = [];
 
 class EchoRequest {
   @IsString()
@@ -59,6 +67,32 @@ class TestController {
   @MessagePattern(S.CORR)
   corr(): { correlationId?: string } {
     return { correlationId: currentCorrelationId() };
+  }
+  @MessagePattern(S.WAIT)
+  async wait(): Promise<{ aborted: boolean }> {
+    const signal = currentSignal();
+    const seen = { aborted: false };
+    waits.push(seen);
+    await new Promise<void>((resolve) => {
+      if (!signal) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    seen.aborted = signal?.aborted ?? false;
+    return seen;
+  }
+  @MessagePattern(S.BIG)
+  big(): { text: string } {
+    return { text: 'x'.repeat(2 * 1024 * 1024) };
+  }
+}
+
+/** Served by a transport of its own that takes 2 requests at once. */
+@Controller()
+class HoldController {
+  @MessagePattern(S.HOLD)
+  async hold(): Promise<{ done: true }> {
+    await new Promise<void>((resolve) => held.push(resolve));
+    return { done: true };
   }
 }
 
@@ -139,6 +173,45 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
   it('times out with TIMEOUT at the deadline', async () => {
     await expect(send(S.SLOW, {}, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     releaseSlow();
+  });
+
+  it('aborts the handler’s signal when its caller’s deadline passes, and sends no late answer', async () => {
+    await expect(send(S.WAIT, {}, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await eventually(() => (waits[0]?.aborted ? true : undefined), 5000, 'the handler saw the abort');
+  });
+
+  it('turns an answer larger than the broker accepts into a clear error, not a silent timeout', async () => {
+    const err = (await send(S.BIG, {}, { timeoutMs: 5000 }).catch((e: unknown) => e)) as FerryError;
+    expect(err).toBeInstanceOf(FerryError);
+    expect(err.code).toBe('UNPROCESSABLE');
+    expect(err.message).toMatch(/exceeds the broker's payload limit/);
+  });
+
+  it('answers UNAVAILABLE at once past NATS_MAX_CONCURRENT_REQUESTS, and serves again when work ends', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [HoldController] }).compile();
+    const transport = new FerryNatsTransport(`${P}-busy`, 5000, 2);
+    const conn = await connect({ servers: TEST_NATS_URL });
+    transport.useConnection(conn);
+    const busy = moduleRef.createNestMicroservice({ strategy: transport, logger: false });
+    await busy.listen();
+    try {
+      const first = [send(S.HOLD, {}, { timeoutMs: 10_000 }), send(S.HOLD, {}, { timeoutMs: 10_000 })];
+      await eventually(() => (held.length === 2 ? true : undefined), 5000, 'two requests held');
+      await expect(send(S.HOLD, {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/busy with 2 requests/) as unknown,
+      });
+      for (const release of held.splice(0)) release();
+      await expect(Promise.all(first)).resolves.toEqual([{ done: true }, { done: true }]);
+      const again = send(S.HOLD, {}, { timeoutMs: 10_000 });
+      await eventually(() => (held.length === 1 ? true : undefined), 5000, 'served again');
+      held.splice(0).forEach((release) => release());
+      await expect(again).resolves.toEqual({ done: true });
+    } finally {
+      held.splice(0).forEach((release) => release());
+      await busy.close();
+      await conn.close();
+    }
   });
 
   it('carries the caller correlation id into the handler', async () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { CustomTransportStrategy, MessageHandler } from '@nestjs/microservices';
 import { NatsContext, Server } from '@nestjs/microservices';
-import { CORRELATION_HEADER, FerryError } from '@ferry/contracts';
+import { CORRELATION_HEADER, TIMEOUT_HEADER, FerryError } from '@ferry/contracts';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { acceptCorrelationId, runWithContext } from '../context/request-context';
@@ -28,6 +28,8 @@ export class FerryNatsTransport extends Server implements CustomTransportStrateg
   constructor(
     private readonly queue: string,
     private readonly graceMs: number,
+    /** Requests handled at once; one more is answered UNAVAILABLE at once (NATS_MAX_CONCURRENT_REQUESTS). */
+    private readonly maxConcurrent = 256,
   ) {
     super();
   }
@@ -46,6 +48,15 @@ export class FerryNatsTransport extends Server implements CustomTransportStrateg
         callback: (err, msg) => {
           if (err) {
             this.logger.error({ msg: 'subscription error', subject, error: err.message });
+            return;
+          }
+          if (this.inFlight.size >= this.maxConcurrent) {
+            this.respond(subject, msg, {
+              error: new FerryError(
+                'UNAVAILABLE',
+                `${this.queue} is busy with ${this.inFlight.size} requests; retry shortly`,
+              ).toBody(),
+            });
             return;
           }
           const work = this.handle(subject, handler, msg).finally(() => this.inFlight.delete(work));
@@ -78,16 +89,47 @@ export class FerryNatsTransport extends Server implements CustomTransportStrateg
 
   private async handle(subject: string, handler: MessageHandler, msg: Msg): Promise<void> {
     const correlationId = acceptCorrelationId(msg.headers?.get(CORRELATION_HEADER));
-    await runWithContext({ correlationId }, async () => {
+    const timeoutMs = Number(msg.headers?.get(TIMEOUT_HEADER) || NaN);
+    const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    await runWithContext({ correlationId, ...(signal ? { signal } : {}) }, async () => {
       const reply = await this.invoke(subject, handler, msg);
-      if (!msg.reply) return;
-      try {
-        // No headers on the reply: the caller already knows its correlation id.
-        msg.respond(encodeJson(reply));
-      } catch (err) {
-        this.logger.warn({ msg: 'could not send reply', subject, error: (err as Error).message });
+      if (signal?.aborted) {
+        this.logger.warn({ msg: 'answer dropped: its caller gave up', subject, correlationId });
+        return;
       }
+      this.respond(subject, msg, reply);
     });
+  }
+
+  /**
+   * Sends the reply unless it is larger than the broker accepts: then the caller gets a clear error
+   * (and this log a line) instead of a silent timeout.
+   */
+  private respond(subject: string, msg: Msg, reply: RpcReply<unknown>): void {
+    if (!msg.reply) return;
+    let body = encodeJson(reply);
+    const limit = this.nc?.info?.max_payload ?? Infinity;
+    if (body.length > limit) {
+      this.logger.error({
+        msg: 'reply exceeds the broker payload limit',
+        subject,
+        bytes: body.length,
+        limit,
+      });
+      body = encodeJson({
+        error: new FerryError(
+          'UNPROCESSABLE',
+          `the answer to ${subject} (${body.length} bytes) exceeds the broker's payload limit (${limit} bytes); ask for less, e.g. a smaller page`,
+          { subject, bytes: body.length, limit },
+        ).toBody(),
+      });
+    }
+    try {
+      // No headers on the reply: the caller already knows its correlation id.
+      msg.respond(body);
+    } catch (err) {
+      this.logger.warn({ msg: 'could not send reply', subject, error: (err as Error).message });
+    }
   }
 
   private async invoke(subject: string, handler: MessageHandler, msg: Msg): Promise<RpcReply<unknown>> {
