@@ -12,6 +12,8 @@ import {
   VcsimProbe,
   VcsimProcess,
 } from '@ferry/testing';
+import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
@@ -27,6 +29,9 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
   let probe: VcsimProbe;
   let suite: Suite;
   let sse: SseClient;
+  // Everything that crosses the broker, as a reader of it would see it.
+  let sniffer: NatsConnection;
+  const onTheWire: string[] = [];
   const QUIRKY = 'DC0_C0_RP0_VM1';
   const PATHS = ['/DC0/vm/DC0_H0_VM0', '/DC0/vm/DC0_H0_VM1', '/DC0/vm/DC0_C0_RP0_VM0', `/DC0/vm/${QUIRKY}`];
   // Unique, so that finding it anywhere is a leak.
@@ -37,9 +42,12 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
   mkdirSync(tmp);
 
   beforeAll(async () => {
-    vcsim = await VcsimProcess.start({ vms: 2, quirks: QUIRKY });
+    // A password found nowhere by chance (vcsim's default, `pass`, is inside every "password").
+    vcsim = await VcsimProcess.start({ vms: 2, quirks: QUIRKY, password: `vc-${Date.now()}-Pw` });
     probe = new VcsimProbe(vcsim);
     suite = await Suite.start(['gateway']);
+    sniffer = await connect({ servers: suite.nats.url });
+    sniffer.subscribe('>', { callback: (_err, m) => onTheWire.push(new TextDecoder().decode(m.data)) });
     sse = await SseClient.open(`${suite.gatewayUrl}/api/v1/events?type=ferry.inspector.`, {
       authorization: `Bearer ${suite.adminKey}`,
     });
@@ -48,6 +56,7 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
 
   afterAll(async () => {
     sse?.close();
+    await sniffer?.close();
     await suite?.dispose();
     await vcsim?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -234,6 +243,13 @@ describe('inspector against vSphere (vcsim) through the gateway', () => {
       JSON.stringify(await suite.query(`SELECT payload FROM inspector.outbox`)),
     ].join('\n');
     expect(everything).not.toContain(WRONG_PASSWORD);
+    // Nor on the broker: the gateway sealed them for the inspector before sending.
+    await sniffer.flush();
+    const wire = onTheWire.join('\n');
+    expect(wire).toContain('"VcenterCredentials"');
+    expect(wire).toContain('sealed:v1:');
+    expect(wire).not.toContain(WRONG_PASSWORD);
+    expect(wire).not.toContain(vcsim.password);
     expect(everything).not.toContain(`"password":"${vcsim.password}"`);
     const sealed = await suite.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM inspector.runs WHERE position(convert_to($1, 'UTF8') in credentials) > 0`,

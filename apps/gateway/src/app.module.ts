@@ -14,6 +14,7 @@ import { HealthController } from './health/health.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { RateLimits } from './http/rate-limits';
+import { CredentialSealer } from './inspector/credential-sealer';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyRepository } from './idempotency/idempotency.repository';
 import { TemplatesController } from './templates/templates.controller';
@@ -73,6 +74,7 @@ export class AppModule {
         IdempotencyInterceptor,
         EventStreamService,
         RateLimits,
+        CredentialSealer,
         // Guards run in this order: limit by address first (bad keys are limited too), then
         // authenticate, and limit by the verified key.
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -8,6 +8,7 @@ export * from './config/platform.config';
 export * from './config/host-name';
 export * from './context/request-context';
 export * from './crypto/credentials-cipher';
+export * from './crypto/wire-seal';
 export * from './database/outbox-relay';
 export * from './database/outbox.repository';
 export * from './database/outbox.schema';

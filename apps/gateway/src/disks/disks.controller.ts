@@ -38,6 +38,7 @@ import { ApiErrors } from '../http/api-errors.decorator';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 import { expectedGeneration } from './if-match';
 
+import { CredentialSealer } from '../inspector/credential-sealer';
 const IF_MATCH = {
   name: 'If-Match',
   required: false,
@@ -56,7 +57,10 @@ function shown(disk: DiskDto, req: FastifyRequest): DiskDto {
 @ApiTags('disks')
 @Controller('disks')
 export class DisksController {
-  constructor(private readonly client: FerryClient) {}
+  constructor(
+    private readonly client: FerryClient,
+    private readonly sealer: CredentialSealer,
+  ) {}
 
   @Post()
   @Idempotent()
@@ -99,7 +103,9 @@ export class DisksController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<VolumeOperationDto> {
     // Opening a vSphere source logs in and takes a snapshot before anything is accepted.
-    const op = await this.client.send(DiskSubjects.IMPORT, body, { timeoutMs: 180_000 });
+    const op = await this.client.send(DiskSubjects.IMPORT, await this.sealer.seal(body), {
+      timeoutMs: 180_000,
+    });
     void reply.header('location', `/api/v1/volume-operations/${op.id}`);
     return op;
   }

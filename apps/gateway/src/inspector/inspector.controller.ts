@@ -14,6 +14,7 @@ import { FerryClient } from '@ferry/platform';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { Idempotent } from '../idempotency/idempotent.decorator';
+import { CredentialSealer } from './credential-sealer';
 
 /** A start logs in to vCenter before it answers (the inspector gives that 60 s). */
 const START_TIMEOUT_MS = 75_000;
@@ -29,7 +30,10 @@ const LOCATION = '/api/v1/vms/inspector';
 @ApiTags('inspector')
 @Controller('vms')
 export class InspectorController {
-  constructor(private readonly client: FerryClient) {}
+  constructor(
+    private readonly client: FerryClient,
+    private readonly sealer: CredentialSealer,
+  ) {}
 
   @Get('inspector')
   @ApiOkResponse({
@@ -55,7 +59,9 @@ export class InspectorController {
     @Body() body: StartInspectionRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<InspectorStatusDto> {
-    const status = await this.client.send(InspectorSubjects.START, body, { timeoutMs: START_TIMEOUT_MS });
+    const status = await this.client.send(InspectorSubjects.START, await this.sealer.seal(body), {
+      timeoutMs: START_TIMEOUT_MS,
+    });
     void reply.header('location', LOCATION);
     return status;
   }

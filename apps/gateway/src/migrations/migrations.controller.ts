@@ -26,6 +26,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { preferredMediaType } from '../http/media-type';
 import { Idempotent } from '../idempotency/idempotent.decorator';
+import { CredentialSealer } from '../inspector/credential-sealer';
 
 const RENDERED = ['application/json', 'text/markdown'] as const;
 /** Accepting a migration asks vCenter about the VM (a login, a read): more than a usual request. */
@@ -41,7 +42,10 @@ const ACCEPT = {
 @ApiTags('migrations')
 @Controller('migrations')
 export class MigrationsController {
-  constructor(private readonly client: FerryClient) {}
+  constructor(
+    private readonly client: FerryClient,
+    private readonly sealer: CredentialSealer,
+  ) {}
 
   @Post()
   @Idempotent()
@@ -59,7 +63,7 @@ export class MigrationsController {
   ): Promise<MigrationDto> {
     const m = await this.client.send(
       MigrationSubjects.CREATE,
-      { ...body, requested_by: req.principal?.name },
+      await this.sealer.seal({ ...body, requested_by: req.principal?.name }),
       { timeoutMs: CREATE_TIMEOUT_MS },
     );
     return located(m, reply);

@@ -1,17 +1,32 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { InspectionHistoryDto, InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
+import type {
+  InspectionHistoryDto,
+  InspectionStatusDto,
+  InspectorStatusDto,
+  WireKeyDto,
+} from '@ferry/contracts';
 import {
   AddVmsRequest,
   InspectionVmRequest,
   InspectorSubjects,
   StartInspectionRequest,
 } from '@ferry/contracts';
+import { WireKeyPair } from '@ferry/platform';
 import { InspectorService } from './inspector.service';
 
 @Controller()
 export class InspectorController {
-  constructor(private readonly inspector: InspectorService) {}
+  constructor(
+    private readonly inspector: InspectorService,
+    private readonly wire: WireKeyPair,
+  ) {}
+
+  /** What callers seal vCenter passwords for before they send them. */
+  @MessagePattern(InspectorSubjects.WIRE_KEY)
+  wireKey(): WireKeyDto {
+    return { publicKey: this.wire.publicKey };
+  }
 
   @MessagePattern(InspectorSubjects.START)
   start(@Payload() req: StartInspectionRequest): Promise<InspectorStatusDto> {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { InspectorConfig } from '../config/inspector.config';
-import { CredentialsCipher } from '@ferry/platform';
+import { CredentialsCipher, WireKeyPair } from '@ferry/platform';
 import { QueueRepository } from '../queue/queue.repository';
 import { InspectionRunner } from '../runner/inspection-runner';
 import { SourceFactory } from '../sources/source-factory';
@@ -21,7 +21,9 @@ import { InspectorService } from './inspector.service';
       useFactory: (config: InspectorConfig) =>
         new CredentialsCipher(config.INSPECTOR_CREDENTIALS_KEY, 'INSPECTOR_CREDENTIALS_KEY'),
     },
+    // What callers seal vCenter passwords with, from the same key: every replica opens them.
+    { provide: WireKeyPair, inject: [CredentialsCipher], useFactory: (c: CredentialsCipher) => c.wireKeys() },
   ],
-  exports: [CredentialsCipher, InspectionRunner, SourceFactory],
+  exports: [CredentialsCipher, WireKeyPair, InspectionRunner, SourceFactory],
 })
 export class InspectorModule {}

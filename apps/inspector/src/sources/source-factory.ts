@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { InspectionSourceType } from '@ferry/contracts';
-import { FerryClient } from '@ferry/platform';
+import { FerryError } from '@ferry/contracts';
+import { FerryClient, WireKeyPair, isSealed } from '@ferry/platform';
 import { InspectorConfig } from '../config/inspector.config';
 import type { VcenterSecret } from '@ferry/platform';
 import { LocalSource } from './local/local-source';
@@ -25,6 +26,7 @@ export class SourceFactory {
   constructor(
     private readonly client: FerryClient,
     private readonly config: InspectorConfig,
+    private readonly wire: WireKeyPair,
   ) {
     this.policy = new VcenterPolicy({
       allowlist: config.INSPECTOR_VCENTER_ALLOWLIST,
@@ -41,7 +43,7 @@ export class SourceFactory {
       case 'vsphere':
         if (!secret) throw new Error('a vSphere source needs credentials');
         return new VsphereSource(
-          { url: String(source.url), username: secret.username, password: secret.password },
+          { url: String(source.url), username: secret.username, password: this.unsealed(secret.password) },
           {
             ...this.vsphereConfig(),
             deepInspection: this.config.INSPECTOR_DEEP_INSPECTION,
@@ -69,7 +71,7 @@ export class SourceFactory {
   /** A vSphere source that reads facts only (no deep inspection, no tools needed); not yet open. */
   vsphereFacts(credentials: VsphereCredentials): VsphereSource {
     return new VsphereSource(
-      credentials,
+      { ...credentials, password: this.unsealed(credentials.password) },
       { ...this.vsphereConfig(), deepInspection: 'first-pass' },
       new Logger(VsphereSource.name),
     );
@@ -77,7 +79,27 @@ export class SourceFactory {
 
   /** A vSphere session that is not a run's (an export's); not yet open. */
   vsphereSession(credentials: VsphereCredentials): VsphereSession {
-    return new VsphereSession(credentials, this.vsphereConfig(), new Logger(VsphereSession.name));
+    return new VsphereSession(
+      { ...credentials, password: this.unsealed(credentials.password) },
+      this.vsphereConfig(),
+      new Logger(VsphereSession.name),
+    );
+  }
+
+  /**
+   * A password as vCenter wants it: callers seal it for this service's wire key (`inspector.wire.key`)
+   * so that the broker never carries it in clear. A plain one is still taken (in-process callers, tests).
+   */
+  private unsealed(password: string): string {
+    if (!isSealed(password)) return password;
+    try {
+      return this.wire.open(password);
+    } catch {
+      throw new FerryError(
+        'UNPROCESSABLE',
+        'the vCenter password was sealed for another inspector key: INSPECTOR_CREDENTIALS_KEY must be the same on every replica',
+      );
+    }
   }
 
   private vsphereConfig(): VsphereSourceConfig {

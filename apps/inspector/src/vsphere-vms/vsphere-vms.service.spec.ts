@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { FerryError } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
-import { loadConfig } from '@ferry/platform';
+import { WireKeyPair, loadConfig, sealFor } from '@ferry/platform';
 import { freePort } from '@ferry/testing';
 import { InspectorConfig } from '../config/inspector.config';
 import { SourceFactory } from '../sources/source-factory';
@@ -42,10 +43,11 @@ describe('VsphereVmsService and the vCenter URL', () => {
     logs.length = 0;
   });
 
+  const wire = new WireKeyPair(randomBytes(32));
   const port = (s: Server) => (s.address() as AddressInfo).port;
   const service = (env: Record<string, string> = {}) => {
     const config = loadConfig(InspectorConfig, { INSPECTOR_VSPHERE_REQUEST_TIMEOUT_MS: '2000', ...env });
-    return new VsphereVmsService(new SourceFactory({} as FerryClient, config), config);
+    return new VsphereVmsService(new SourceFactory({} as FerryClient, config, wire), config);
   };
   const credentials = (url: string) => ({ url, username: 'admin@vsphere.local', password: 'p4ss-w0rd' });
   const facts = (s: VsphereVmsService, url: string) =>
@@ -96,5 +98,26 @@ describe('VsphereVmsService and the vCenter URL', () => {
     expect(logged).toContain(`127.0.0.1:${closed}`);
     expect(logged).toContain('HTTP 404');
     expect(logged).not.toContain('p4ss-w0rd');
+  });
+  it('opens a password sealed for its wire key, and refuses one sealed for another key', async () => {
+    const url = `https://127.0.0.1:${await freePort()}/sdk`;
+    const sealed = (key: string) => ({
+      url,
+      username: 'admin@vsphere.local',
+      password: sealFor(key, 'p4ss-w0rd'),
+    });
+    const s = service();
+    const opened = (await s
+      .facts({ VcenterCredentials: sealed(wire.publicKey), vmId: 'vm-1' })
+      .catch((e: unknown) => e)) as FerryError;
+    // Past the seal: it tried to reach the (closed) vCenter.
+    expect(opened.message).toBe('vCenter unreachable');
+    const other = new WireKeyPair(randomBytes(32)).publicKey;
+    const refused = (await s
+      .facts({ VcenterCredentials: sealed(other), vmId: 'vm-1' })
+      .catch((e: unknown) => e)) as FerryError;
+    expect(refused).toBeInstanceOf(FerryError);
+    expect(refused.code).toBe('UNPROCESSABLE');
+    expect(refused.message).toMatch(/sealed for another inspector key/);
   });
 });

@@ -73,12 +73,21 @@ export class VcenterCredentials {
   @MaxLength(256)
   username!: string;
 
-  /** Kept only for the run: encrypted at rest, never logged, never returned. */
-  @ApiProperty({ example: 'secret', writeOnly: true })
+  /**
+   * Kept only for the run: encrypted at rest, never logged, never returned. Across the broker it
+   * travels sealed for the inspector (`sealed:v1:…`, about 4/3 of the password plus 90 characters).
+   */
+  @ApiProperty({ example: 'secret', writeOnly: true, maxLength: 1536 })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(1024)
+  @MaxLength(1536)
   password!: string;
+}
+
+/** `inspector.wire.key`'s answer. */
+export interface WireKeyDto {
+  /** Raw X25519 public key, base64. */
+  publicKey: string;
 }
 
 export class InspectionSourceSpec {

@@ -1,5 +1,10 @@
 // Published subjects: never edit one in place.
 export const InspectorSubjects = {
+  /**
+   * The inspector's wire key (`{publicKey}`, raw X25519, base64): callers seal vCenter passwords for it
+   * (libs/platform sealFor) before they cross the broker.
+   */
+  WIRE_KEY: 'inspector.wire.key',
   /** Starts a run (seed 000 `POST /vms/inspector`). */
   START: 'inspector.run.start',
   /** The inspector's state (`GET /vms/inspector`). */

@@ -90,6 +90,7 @@ import type {
   InspectionVmRequest,
   InspectorStatusDto,
   StartInspectionRequest,
+  WireKeyDto,
 } from '../inspector/inspector.dto';
 import type {
   ExportIdRequest,
@@ -209,6 +210,7 @@ interface HostRpc {
 
 interface InspectorRpc {
   [InspectorSubjects.START]: Rpc<StartInspectionRequest, InspectorStatusDto>;
+  [InspectorSubjects.WIRE_KEY]: Rpc<Record<string, never>, WireKeyDto>;
   [InspectorSubjects.STATUS]: Rpc<Record<string, never>, InspectorStatusDto>;
   [InspectorSubjects.ADD]: Rpc<AddVmsRequest, InspectorStatusDto>;
   [InspectorSubjects.STOP]: Rpc<Record<string, never>, InspectorStatusDto>;

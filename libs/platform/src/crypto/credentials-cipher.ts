@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { WireKeyPair } from './wire-seal';
 
 export interface VcenterSecret {
   username: string;
@@ -29,6 +30,11 @@ export class CredentialsCipher {
     cipher.setAAD(Buffer.from(runId));
     const body = Buffer.concat([cipher.update(JSON.stringify(secret), 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]);
+  }
+
+  /** The key pair values sealed for this service on the wire open with, derived from the same key. */
+  wireKeys(): WireKeyPair {
+    return new WireKeyPair(this.key);
   }
 
   /** Throws when the key is not the one that encrypted, or the bytes were changed. */
