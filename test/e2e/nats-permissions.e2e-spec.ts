@@ -1,36 +1,67 @@
+import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostDto, ServiceName } from '@ferry/contracts';
 import { SERVICE_NAMES } from '@ferry/contracts';
-import { parseNatsUrl } from '@ferry/platform';
-import { VcsimProcess, eventually, randomName } from '@ferry/testing';
+import { inboxPrefixOf, natsPasswordVariable, parseNatsUrl } from '@ferry/platform';
+import {
+  ManagedProcess,
+  NatsCertificates,
+  NatsServerProcess,
+  VcsimProcess,
+  eventually,
+  freePort,
+  randomName,
+} from '@ferry/testing';
+import type { NatsError } from 'nats';
 import { connect } from 'nats';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
 const CONFIG = join(__dirname, '../../deploy/nats/nats.conf');
+const CLUSTER_CONF = join(__dirname, '../../deploy/nats/cluster.conf');
+const TLS_CONF = join(__dirname, '../../deploy/nats/tls.conf');
 
-/** The production NATS configuration, one user per service, with the whole suite running on it. */
+/**
+ * The production NATS configuration (TLS on, with a throwaway CA), one user per service, with the whole
+ * suite running on it.
+ */
 describe('deploy/nats/nats.conf: per-service users and permissions', () => {
   let suite: Suite;
+  const certs = NatsCertificates.make();
+  /** Connects as `service` would: its user, over TLS, with its own inbox prefix. */
+  const connectAs = (service: ServiceName) =>
+    connect({
+      ...parseNatsUrl(suite.natsUrlFor(service)),
+      tls: { caFile: certs.caFile },
+      inboxPrefix: inboxPrefixOf(service),
+    });
   // Letters first: NATS reads a variable's value as a config token, so "3e5f…" would become a number.
   const passwords = Object.fromEntries(
     SERVICE_NAMES.map((s) => [s, `p${randomBytes(12).toString('hex')}`]),
   ) as Record<ServiceName, string>;
+  const natsEnv = Object.fromEntries(SERVICE_NAMES.map((s) => [natsPasswordVariable(s), passwords[s]]));
 
   beforeAll(async () => {
-    const natsEnv = Object.fromEntries(
-      SERVICE_NAMES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_NATS_PASSWORD`, passwords[s]]),
-    );
     suite = await Suite.start(
       [...SERVICE_NAMES],
       {},
-      { natsConfig: CONFIG, natsEnv: { ...natsEnv, SERVER_NAME: 'test' }, natsUsers: passwords },
+      {
+        natsConfig: CONFIG,
+        natsEnv: { ...natsEnv, SERVER_NAME: 'test' },
+        natsUsers: passwords,
+        natsIncludes: { 'tls.conf': certs.rewrite(readFileSync(TLS_CONF, 'utf8')) },
+        natsCaFile: certs.caFile,
+      },
     );
   });
 
   afterAll(async () => {
     await suite?.dispose();
+    certs.dispose();
   });
 
   it('lets every service serve its ping and the gateway reach all of them', async () => {
@@ -180,7 +211,7 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
 
   it("lets a migration's calls through: cleanup to the inspector and host-capability, the inspector to volume-daemon", async () => {
     const vcsim = await VcsimProcess.start({ vms: 1 });
-    const nc = await connect(parseNatsUrl(suite.natsUrlFor('cleanup')));
+    const nc = await connectAs('cleanup');
     try {
       await suite.processes.get('inspector')!.stop();
       await suite.startService('inspector', { INSPECTOR_VSPHERE_CA_FILE: vcsim.caFile });
@@ -226,12 +257,12 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
   });
 
   it('refuses a service subjects that are not its own', async () => {
-    const nc = await connect(parseNatsUrl(suite.natsUrlFor('host-capability')));
+    const nc = await connectAs('host-capability');
     try {
       // host-capability may not call cleanup, even though cleanup is up and would answer.
       await expect(
         nc.request('cleanup.health.ping', new TextEncoder().encode('{}'), { timeout: 1500 }),
-      ).rejects.toThrow();
+      ).rejects.toMatchObject(publishViolation('cleanup.health.ping'));
       // Nor publish events in another service's name.
       const js = nc.jetstream();
       await expect(
@@ -241,11 +272,127 @@ describe('deploy/nats/nats.conf: per-service users and permissions', () => {
       await nc.close().catch(() => undefined);
     }
     const wrong = connect({
-      servers: suite.nats.url,
+      servers: `tls://127.0.0.1:${suite.nats.port}`,
+      tls: { caFile: certs.caFile },
       user: 'gateway',
       pass: 'wrong',
       maxReconnectAttempts: 0,
     });
     await expect(wrong).rejects.toThrow(/Authorization/i);
   });
+  it('refuses a client that does not speak TLS, before it may log in', async () => {
+    const socket = createConnection(suite.nats.port, '127.0.0.1');
+    try {
+      let said = '';
+      socket.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      await eventually(async () => said.includes('\r\n') || undefined, 5000, 'INFO');
+      expect(JSON.parse(said.slice('INFO '.length, said.indexOf('\r\n')))).toMatchObject({
+        tls_required: true,
+      });
+      const user = { user: 'gateway', pass: passwords.gateway, verbose: false, pedantic: false };
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`CONNECT ${JSON.stringify(user)}\r\nPING\r\n`);
+      // The broker wanted a TLS handshake: it hangs up without a PONG and says why in its log.
+      await closed;
+      expect(said).not.toMatch(/PONG|\+OK/);
+      await suite.nats.waitForLog(
+        /TLS handshake error: tls: first record does not look like a TLS handshake/,
+      );
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('refuses the gateway a request it never makes: vm-operator.device.attach (volume-daemon makes it)', async () => {
+    const nc = await connectAs('gateway');
+    try {
+      await expect(
+        nc.request('vm-operator.device.attach', new TextEncoder().encode('{}'), { timeout: 1500 }),
+      ).rejects.toMatchObject(publishViolation('vm-operator.device.attach'));
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+  });
+
+  it("keeps each service's replies to itself: the inspector may not read the gateway's inbox", async () => {
+    const nc = await connectAs('inspector');
+    try {
+      for (const inbox of [`${inboxPrefixOf('gateway')}.>`, '_INBOX.>']) {
+        const refused = await new Promise<NatsError>((resolve) => {
+          nc.subscribe(inbox, { callback: (err) => err && resolve(err) });
+        });
+        expect(refused).toMatchObject({
+          code: 'PERMISSIONS_VIOLATION',
+          message: expect.stringContaining(`Permissions Violation for Subscription to "${inbox}"`),
+        });
+      }
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+  });
+
+  it('refuses a route that does not log in with the cluster credentials', async () => {
+    const routePort = await freePort();
+    const routeEnv = { NATS_ROUTE_USER: 'route', NATS_ROUTE_PASSWORD: `r${randomBytes(12).toString('hex')}` };
+    // deploy/nats/cluster.conf (route TLS with the test CA) on a free port; its own route leads nowhere
+    // (JetStream wants one), so only the peers below may join.
+    const cluster = certs
+      .rewrite(readFileSync(CLUSTER_CONF, 'utf8'))
+      .replace(/port: 6222/, `port: ${routePort}\n  routes: [nats://127.0.0.1:${await freePort()}]`);
+    const node = await NatsServerProcess.start({
+      config: CONFIG,
+      env: { ...natsEnv, ...routeEnv, SERVER_NAME: 'routes' },
+      includes: { 'cluster.conf': cluster, 'tls.conf': certs.rewrite(readFileSync(TLS_CONF, 'utf8')) },
+      monitor: true,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-peer-'));
+    const peer = async (name: string, route: string) => {
+      const file = join(dir, `${name}.conf`);
+      // Route TLS with the same CA and certificate: only the route credentials are missing or given.
+      const tls = ['ca.pem', 'server.pem', 'server-key.pem'].map((f) => JSON.stringify(join(certs.dir, f)));
+      writeFileSync(
+        file,
+        [
+          'listen: 127.0.0.1:-1',
+          `server_name: ${name}`,
+          'cluster {',
+          '  name: ferry',
+          '  listen: 127.0.0.1:-1',
+          `  tls { ca_file: ${tls[0]}, cert_file: ${tls[1]}, key_file: ${tls[2]}, verify: true }`,
+          `  routes: [${route}]`,
+          '}',
+        ].join('\n'),
+      );
+      const p = new ManagedProcess(
+        name,
+        spawn('nats-server', ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
+      await p.waitFor(/Server is ready/, 15_000);
+      return p;
+    };
+    const routes = async () =>
+      ((await (await fetch(`http://127.0.0.1:${node.monitorPort}/routez`)).json()) as { num_routes: number })
+        .num_routes;
+    try {
+      const intruder = await peer('intruder', `nats://127.0.0.1:${routePort}`);
+      await node.waitForLog(/Router connection closed: Authentication Failure/);
+      expect(await routes()).toBe(0);
+      await intruder.stop();
+      const { NATS_ROUTE_USER: user, NATS_ROUTE_PASSWORD: password } = routeEnv;
+      const member = await peer('member', `nats://${user}:${password}@127.0.0.1:${routePort}`);
+      await eventually(async () => (await routes()) === 1 || undefined, 10_000, 'the member routed');
+      await member.stop();
+    } finally {
+      await node.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** What nats.js reports when the broker refuses a publish: the violation itself, not a timeout. */
+function publishViolation(subject: string) {
+  return {
+    code: 'PERMISSIONS_VIOLATION',
+    message: expect.stringContaining(`Permissions Violation for Publish to "${subject}"`),
+  };
+}

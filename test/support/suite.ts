@@ -31,6 +31,10 @@ export interface SuiteOptions {
   natsConfig?: string;
   natsEnv?: Record<string, string>;
   natsUsers?: Partial<Record<ServiceName, string>>;
+  /** Texts of `natsConfig`'s includes, e.g. a tls.conf reading test certificates. */
+  natsIncludes?: Record<string, string>;
+  /** The CA of a broker that speaks TLS: services then connect to tls:// with NATS_TLS_CA_FILE. */
+  natsCaFile?: string;
   /** Another Postgres server's admin URL (a private cluster a test may stop); default the shared one. */
   pgAdminUrl?: string;
 }
@@ -63,20 +67,26 @@ export class Suite {
     readonly db: Awaited<ReturnType<typeof createTestDatabase>>,
     private readonly gatewayEnv: Record<string, string>,
     private readonly natsUsers: Partial<Record<ServiceName, string>>,
+    private readonly natsCaFile?: string,
   ) {}
 
   /**
-   * `natsConfig`/`natsEnv`: run the broker with a production nats.conf; `natsUsers` (service →
-   * password) then makes each service connect as its own user. A failed start cleans up after itself.
+   * `natsConfig`/`natsEnv`/`natsIncludes`: run the broker with a production nats.conf; `natsUsers`
+   * (service → password) then makes each service connect as its own user, and `natsCaFile` over TLS.
+   * A failed start cleans up after itself.
    */
   static async start(
     services: ServiceName[],
     gatewayEnv: Record<string, string> = {},
     options: SuiteOptions = {},
   ): Promise<Suite> {
-    const nats = await NatsServerProcess.start({ config: options.natsConfig, env: options.natsEnv });
+    const nats = await NatsServerProcess.start({
+      config: options.natsConfig,
+      env: options.natsEnv,
+      includes: options.natsIncludes,
+    });
     const db = await createTestDatabase('ferry_e2e', options.pgAdminUrl);
-    const suite = new Suite(nats, db, gatewayEnv, options.natsUsers ?? {});
+    const suite = new Suite(nats, db, gatewayEnv, options.natsUsers ?? {}, options.natsCaFile);
     suite.port = await freePort();
     suite.gatewayUrl = `http://127.0.0.1:${suite.port}`;
     try {
@@ -90,7 +100,10 @@ export class Suite {
 
   natsUrlFor(service: ServiceName): string {
     const password = this.natsUsers[service];
-    return password ? `nats://${service}:${password}@127.0.0.1:${this.nats.port}` : this.nats.url;
+    const scheme = this.natsCaFile ? 'tls' : 'nats';
+    return password
+      ? `${scheme}://${service}:${password}@127.0.0.1:${this.nats.port}`
+      : `${scheme}://127.0.0.1:${this.nats.port}`;
   }
 
   env(service: ServiceName): Record<string, string> {
@@ -101,6 +114,7 @@ export class Suite {
       OUTBOX_POLL_MS: '200',
       SHUTDOWN_GRACE_MS: '3000',
       DB_POOL_SIZE: '4',
+      ...(this.natsCaFile ? { NATS_TLS_CA_FILE: this.natsCaFile } : {}),
     };
     if (service === 'vm-operator')
       return {

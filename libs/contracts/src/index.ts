@@ -22,6 +22,7 @@ export * from './disks/disk.subjects';
 export * from './disks/import.dto';
 export * from './rpc/rpc-map';
 export * from './failover/failover.dto';
+export * from './rpc/service-calls';
 export * from './failover/failover.events';
 export * from './failover/failover.subjects';
 export * from './coherence/coherence.dto';

@@ -23,6 +23,7 @@ export * from './nats/codec';
 export * from './nats/ferry-client';
 export * from './nats/jetstream';
 export * from './nats/nats-connection';
+export * from './nats/nats-permissions';
 export * from './nats/nats-transport';
 export * from './nats/rpc-error';
 export * from './nats/rpc-exception.filter';

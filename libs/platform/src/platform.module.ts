@@ -14,6 +14,7 @@ import { createHealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { FerryClient } from './nats/ferry-client';
 import { NATS_CONNECTION, connectNats } from './nats/nats-connection';
+import { inboxPrefixOf } from './nats/nats-permissions';
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 
@@ -69,7 +70,18 @@ export class PlatformModule {
         { provide: config.constructor, useValue: config },
         { provide: OutboxRepository, useValue: outbox },
         { provide: EventFactory, useValue: new EventFactory(service) },
-        { provide: NATS_CONNECTION, useFactory: () => connectNats(config.NATS_URL, instance) },
+        {
+          provide: NATS_CONNECTION,
+          useFactory: () =>
+            connectNats(config.NATS_URL, instance, {
+              inboxPrefix: inboxPrefixOf(service),
+              tls: {
+                caFile: config.NATS_TLS_CA_FILE,
+                certFile: config.NATS_TLS_CERT_FILE,
+                keyFile: config.NATS_TLS_KEY_FILE,
+              },
+            }),
+        },
         {
           provide: DataSource,
           useFactory: async () => {

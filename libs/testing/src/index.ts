@@ -13,3 +13,4 @@ export * from './https-file-server';
 export * from './disk-fixtures';
 export * from './vcsim-vm';
 export * from './debian-guest';
+export * from './nats-certificates';

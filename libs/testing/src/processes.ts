@@ -85,6 +85,9 @@ export class NatsServerProcess {
 
   private configFile?: string;
 
+  /** The monitoring port (`http://127.0.0.1:<port>/routez`) when started with `monitor`. */
+  monitorPort = 0;
+
   private constructor(
     readonly port: number,
     private readonly env: Record<string, string>,
@@ -92,26 +95,47 @@ export class NatsServerProcess {
 
   /**
    * `config`: a production nats.conf (deploy/nats/nats.conf) to run as a single node: its cluster
-   * block and monitoring port are dropped, its store moves to a temporary folder, and `env` fills its
-   * $VARIABLES (the per-service passwords).
+   * block is dropped, its store moves to a temporary folder, and `env` fills its $VARIABLES (the
+   * per-service passwords). Its `include`s are inlined from its folder, but tls.conf and cluster.conf
+   * become off.conf (no certificates, one node) unless `includes` gives their text. `monitor` serves
+   * monitoring on 127.0.0.1:monitorPort.
    */
   static async start(
-    options: { config?: string; env?: Record<string, string> } = {},
+    options: {
+      config?: string;
+      env?: Record<string, string>;
+      includes?: Record<string, string>;
+      monitor?: boolean;
+    } = {},
   ): Promise<NatsServerProcess> {
     const server = new NatsServerProcess(await freePort(), options.env ?? {});
-    if (options.config) server.configFile = server.singleNodeCopy(options.config);
+    if (options.monitor) server.monitorPort = await freePort();
+    if (options.config) server.configFile = server.singleNodeCopy(options.config, options.includes ?? {});
     await server.restart();
     return server;
   }
 
-  private singleNodeCopy(path: string): string {
+  private singleNodeCopy(path: string, includes: Record<string, string>): string {
+    const off = readFileSync(join(dirname(path), 'off.conf'), 'utf8');
     const text = readFileSync(path, 'utf8')
       .replace(/^cluster \{[\s\S]*?^\}\n/m, '')
-      .replace(/^http_port:.*$/m, '')
+      .replace(/^include \.\/(\S+)$/gm, (_line, name: string) =>
+        name in includes
+          ? (includes[name] ?? '')
+          : name === 'tls.conf' || name === 'cluster.conf'
+            ? off
+            : readFileSync(join(dirname(path), name), 'utf8'),
+      )
+      .replace(/^http:.*$/m, this.monitorPort ? `http: 127.0.0.1:${this.monitorPort}` : '')
       .replace(/store_dir:.*$/m, `store_dir: ${JSON.stringify(this.storeDir)}`);
     const copy = join(this.storeDir, 'nats.conf');
     writeFileSync(copy, text);
     return copy;
+  }
+
+  /** Waits until the server logged a line matching `pattern`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    await this.proc?.waitFor(pattern, timeoutMs);
   }
 
   get url(): string {

@@ -15,7 +15,7 @@ export const EnvBoolean = () =>
 
 /** Settings every Ferry service shares. Service config classes extend it. */
 export class PlatformConfig {
-  /** NATS servers, comma-separated `nats://host:port`. */
+  /** NATS servers, comma-separated `nats://host:port` (`tls://` for TLS). */
   @Matches(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, {
     message: 'must be nats://host:port[,nats://...]',
   })
@@ -91,4 +91,16 @@ export class PlatformConfig {
   /** Name this process gives NATS and Postgres connections; defaults to the service name. */
   @IsString()
   INSTANCE_NAME = '';
+
+  /** PEM file of the CA that signed the broker's certificate (with a `tls://` NATS_URL); empty: the system CAs. */
+  @IsString()
+  NATS_TLS_CA_FILE = '';
+
+  /** PEM client certificate, when the broker verifies clients' certificates; empty: none. */
+  @IsString()
+  NATS_TLS_CERT_FILE = '';
+
+  /** PEM key of NATS_TLS_CERT_FILE. */
+  @IsString()
+  NATS_TLS_KEY_FILE = '';
 }

@@ -25,13 +25,14 @@ interface Pending {
  * either resolves with the reply or rejects with a FerryError: the remote's own error, UNAVAILABLE
  * when nobody serves the subject (or the broker is unreachable), TIMEOUT when the deadline passes.
  *
- * Replies come back on one wildcard inbox subscription, matched by token. This is what nats.js's
- * request() does too, but nats.js builds two Error objects (with stack traces) per request, which
- * was the gateway's largest cost after the socket writes.
+ * Replies come back on one wildcard inbox subscription under the connection's inbox prefix, matched
+ * by token. This is what nats.js's request() does too, but nats.js builds two Error objects (with
+ * stack traces) per request, which was the gateway's largest cost after the socket writes.
  */
 @Injectable()
 export class FerryClient implements OnApplicationShutdown {
-  private readonly inbox = createInbox();
+  // The connection's own prefix (`_INBOX_<service>`): the broker lets only this service read it.
+  private readonly inbox: string;
   private readonly pending = new Map<string, Pending>();
   private readonly subscription: Subscription;
   private next = 0;
@@ -40,6 +41,7 @@ export class FerryClient implements OnApplicationShutdown {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly config: PlatformConfig,
   ) {
+    this.inbox = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
     this.subscription = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onReply(msg) });
   }
 

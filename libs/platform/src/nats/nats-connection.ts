@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
+import type { ConnectionOptions, NatsConnection } from 'nats';
 import { connect } from 'nats';
 
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
@@ -30,13 +30,35 @@ export function parseNatsUrl(url: string): NatsServers {
   return user === undefined ? { servers } : { servers, user, pass };
 }
 
+/** How a service connects besides its URL: its private inbox prefix and TLS files. */
+export interface NatsConnectOptions {
+  /** Reply subjects start with it (`_INBOX_<service>`, see inboxPrefixOf); default nats.js's `_INBOX`. */
+  inboxPrefix?: string;
+  /** PEM files: the CA that signed the broker's certificate, and a client certificate and key if the broker asks for one. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+/** TLS is used when the URL says `tls://` or a TLS file is given; files left empty are not passed. */
+export function natsTlsOptions(
+  url: string,
+  files: { caFile?: string; certFile?: string; keyFile?: string },
+): ConnectionOptions['tls'] {
+  const given = Object.fromEntries(Object.entries(files).filter(([, v]) => v));
+  return Object.keys(given).length > 0 || /(^|,)tls:\/\//.test(url) ? given : undefined;
+}
+
 /**
  * Connects to NATS and never gives up: the first connection is retried until the broker answers, and
  * a lost connection is retried forever, so a broker restart heals without restarting the service.
  * Each failed first attempt is logged with its reason (nats.js's own waitOnFirstConnect retries
  * silently, which hides a wrong password behind a service that just never becomes ready).
  */
-export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+export async function connectNats(
+  servers: string,
+  name: string,
+  options: NatsConnectOptions = {},
+): Promise<NatsConnection> {
+  const tls = natsTlsOptions(servers, options.tls ?? {});
   const logger = new Logger('Nats');
   let backoff = 250;
   let nc: NatsConnection | undefined;
@@ -45,6 +67,8 @@ export async function connectNats(servers: string, name: string): Promise<NatsCo
       nc = await connect({
         ...parseNatsUrl(servers),
         name,
+        ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+        ...(tls ? { tls } : {}),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         reconnectJitter: 250,
