@@ -14,6 +14,7 @@ import { closedLoop, httpGetter, median, sequential } from './load';
 import { benchDiskOps } from './disk-ops';
 import { benchFailoverCleanup } from './failover-cleanup';
 import { benchObserverSweep } from './observer-sweep';
+import { benchDisksList } from './disks-list';
 import { benchPlacement } from './placement';
 import { benchInspectorDrain } from './inspector-drain';
 import { benchImportVsphere } from './import-vsphere';
@@ -36,6 +37,7 @@ const PARTS = [
   'import_vsphere_disk',
   'import_ways',
   'migration',
+  'disks_list_paged',
 ] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
@@ -204,6 +206,8 @@ async function main(): Promise<void> {
   if (selected('import_ways')) await benchImportWays(emit);
   // Issue 17: plan and migrate of the tiny guest against its raw steps, and the cutover's downtime.
   if (selected('migration')) await benchMigration(emit);
+  // Issue 18: GET /disks?limit=100 pages over 10,000 disks against /health/live and the page's SQL.
+  if (selected('disks_list_paged')) await benchDisksList(emit);
 }
 
 main().catch((err: Error) => {

@@ -1,5 +1,6 @@
 export * from './common/services';
 export * from './common/resource-id';
+export * from './common/page';
 export * from './errors/error-codes';
 export * from './errors/ferry-error';
 export * from './events/cloud-event';
@@ -21,8 +22,8 @@ export * from './disks/disk.events';
 export * from './disks/disk.subjects';
 export * from './disks/import.dto';
 export * from './rpc/rpc-map';
-export * from './failover/failover.dto';
 export * from './rpc/service-calls';
+export * from './failover/failover.dto';
 export * from './failover/failover.events';
 export * from './failover/failover.subjects';
 export * from './coherence/coherence.dto';

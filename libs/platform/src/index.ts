@@ -33,3 +33,5 @@ export * from './replicas/advisory-session';
 export * from './replicas/replica-liveness';
 export * from './replicas/resumable-runner';
 export * from './common/command';
+export * from './pages/all-pages';
+export * from './pages/keyset-page';

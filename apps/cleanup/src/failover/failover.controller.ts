@@ -30,8 +30,8 @@ export class FailoverController {
   }
 
   @MessagePattern(FailoverSubjects.JOB_LIST)
-  async list(@Payload() req: ListFailoverJobsRequest): Promise<FailoverJobListDto> {
-    return { items: await this.failover.list(req) };
+  list(@Payload() req: ListFailoverJobsRequest): Promise<FailoverJobListDto> {
+    return this.failover.list(req);
   }
 
   @MessagePattern(FailoverSubjects.JOB_GET)

@@ -8,9 +8,10 @@ import type {
   ListFailoverJobsRequest,
   TestFailoverRequest,
   VmDto,
+  Page,
 } from '@ferry/contracts';
-import { FerryError } from '@ferry/contracts';
-import { Transactional, currentCorrelationId } from '@ferry/platform';
+import { FerryError, decodeCursor, pageLimit } from '@ferry/contracts';
+import { Transactional, currentCorrelationId, pageOf } from '@ferry/platform';
 import { CleanupConfig } from '../config/cleanup.config';
 import { JobStore } from '../jobs/job-store';
 import type { JobChange, JobRecord } from '../jobs/jobs.repository';
@@ -174,9 +175,12 @@ export class FailoverService {
     return toJobDto(job);
   }
 
-  async list(req: ListFailoverJobsRequest): Promise<FailoverJobDto[]> {
-    const jobs = await this.jobs.list({ vmName: req.vm_name, status: req.status, limit: req.limit ?? 50 });
-    return jobs.map(toJobDto);
+  /** One page of jobs, newest first. */
+  async list(req: ListFailoverJobsRequest): Promise<Page<FailoverJobDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.jobs.page({ vmName: req.vm_name, status: req.status }, limit + 1, after);
+    return pageOf(rows, limit, (r) => [r.pageAt, r.id], toJobDto);
   }
 
   async get(id: string): Promise<FailoverJobDto> {

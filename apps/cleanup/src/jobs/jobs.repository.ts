@@ -8,6 +8,7 @@ import type {
   FailoverVolumeDto,
 } from '@ferry/contracts';
 import { FAILOVER_ACTIVE_STATUSES, isUuid } from '@ferry/contracts';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 
@@ -221,14 +222,20 @@ export class JobsRepository {
     return rows[0] && fromRow(rows[0]);
   }
 
-  async list(filter: { vmName?: string; status?: FailoverJobStatus; limit: number }): Promise<JobRecord[]> {
+  /** Up to `take` jobs newest first (created_at, id), after `after` (a cursor's [created_at, id]). */
+  async page(
+    filter: { vmName?: string; status?: FailoverJobStatus },
+    take: number,
+    after: string[] | undefined,
+  ): Promise<Array<JobRecord & { pageAt: string }>> {
+    const keyset = keysetSql(['created_at', 'id'], ['timestamptz', 'uuid'], 3, 'desc');
     const rows = (await this.ds.query(
-      `SELECT * FROM cleanup.jobs
-       WHERE ($1::text IS NULL OR vm_name = $1) AND ($2::text IS NULL OR status = $2)
-       ORDER BY created_at DESC, id DESC LIMIT $3`,
-      [filter.vmName ?? null, filter.status ?? null, filter.limit],
-    )) as JobRow[];
-    return rows.map(fromRow);
+      `SELECT *, ${keysetTime('created_at')} AS page_at FROM cleanup.jobs
+       WHERE ($1::text IS NULL OR vm_name = $1) AND ($2::text IS NULL OR status = $2) AND ${keyset.after}
+       ORDER BY ${keyset.orderBy} LIMIT $5`,
+      [filter.vmName ?? null, filter.status ?? null, after?.[0] ?? null, after?.[1] ?? null, take],
+    )) as Array<JobRow & { page_at: string }>;
+    return rows.map((r) => ({ ...fromRow(r), pageAt: r.page_at }));
   }
 
   /** Jobs a runner must be working on: the ones a dead replica left are resumed. */

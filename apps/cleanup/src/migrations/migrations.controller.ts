@@ -25,8 +25,8 @@ export class MigrationsController {
   }
 
   @MessagePattern(MigrationSubjects.LIST)
-  async list(@Payload() req: ListMigrationsRequest): Promise<MigrationListDto> {
-    return { items: await this.migrations.list(req) };
+  list(@Payload() req: ListMigrationsRequest): Promise<MigrationListDto> {
+    return this.migrations.list(req);
   }
 
   @MessagePattern(MigrationSubjects.GET)

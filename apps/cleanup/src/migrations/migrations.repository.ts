@@ -12,6 +12,7 @@ import type {
   VsphereFactsDto,
 } from '@ferry/contracts';
 import { MIGRATION_ACTIVE_STATUSES, isUuid } from '@ferry/contracts';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 
@@ -209,13 +210,20 @@ export class MigrationsRepository {
     return rows[0] && fromRow(rows[0]);
   }
 
-  async list(filter: { status?: MigrationStatus; limit: number }): Promise<MigrationRecord[]> {
+  /** Up to `take` migrations newest first (created_at, id), after `after` (a cursor's [created_at, id]). */
+  async page(
+    status: MigrationStatus | undefined,
+    take: number,
+    after: string[] | undefined,
+  ): Promise<Array<MigrationRecord & { pageAt: string }>> {
+    const keyset = keysetSql(['created_at', 'id'], ['timestamptz', 'uuid'], 2, 'desc');
     const rows = (await this.ds.query(
-      `SELECT * FROM cleanup.vm_migrations WHERE ($1::text IS NULL OR status = $1)
-        ORDER BY created_at DESC, id DESC LIMIT $2`,
-      [filter.status ?? null, filter.limit],
+      `SELECT *, ${keysetTime('created_at')} AS page_at FROM cleanup.vm_migrations
+        WHERE ($1::text IS NULL OR status = $1) AND ${keyset.after}
+        ORDER BY ${keyset.orderBy} LIMIT $4`,
+      [status ?? null, after?.[0] ?? null, after?.[1] ?? null, take],
     )) as Record<string, unknown>[];
-    return rows.map(fromRow);
+    return rows.map((r) => ({ ...fromRow(r), pageAt: r['page_at'] as string }));
   }
 
   async unfinished(): Promise<MigrationRecord[]> {

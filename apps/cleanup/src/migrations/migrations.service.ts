@@ -8,9 +8,10 @@ import type {
   MigrationPlanReplyDto,
   MigrationReportReplyDto,
   MigrationStageDto,
+  Page,
 } from '@ferry/contracts';
-import { FerryError, MIGRATION_STAGES, VM_NAME_PATTERN } from '@ferry/contracts';
-import { Transactional, currentCorrelationId } from '@ferry/platform';
+import { FerryError, MIGRATION_STAGES, VM_NAME_PATTERN, decodeCursor, pageLimit } from '@ferry/contracts';
+import { Transactional, currentCorrelationId, pageOf } from '@ferry/platform';
 import { Peers } from '../saga/peers';
 import { MigrationCipher } from './migration-cipher';
 import { toMigrationDto } from './migration-dto';
@@ -155,8 +156,12 @@ export class MigrationsService {
     return toMigrationDto(created);
   }
 
-  async list(req: ListMigrationsRequest): Promise<MigrationDto[]> {
-    return (await this.migrations.list({ status: req.status, limit: req.limit ?? 50 })).map(toMigrationDto);
+  /** One page of migrations, newest first. */
+  async list(req: ListMigrationsRequest): Promise<Page<MigrationDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.migrations.page(req.status, limit + 1, after);
+    return pageOf(rows, limit, (r) => [r.pageAt, r.id], toMigrationDto);
   }
 
   async get(id: string): Promise<MigrationDto> {

@@ -17,7 +17,7 @@ import {
   VmSubjects,
   volumeDeviceId,
 } from '@ferry/contracts';
-import { FerryClient, retrying } from '@ferry/platform';
+import { FerryClient, allPages, retrying } from '@ferry/platform';
 import { CleanupConfig } from '../config/cleanup.config';
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
@@ -57,8 +57,8 @@ export class Peers {
   }
 
   async vmByName(name: string): Promise<VmDto | undefined> {
-    const { items } = await this.read(() => this.client.send(VmSubjects.LIST, {}));
-    return items.find((vm) => vm.name === name);
+    const all = await allPages((cursor) => this.read(() => this.client.send(VmSubjects.LIST, { cursor })));
+    return all.find((vm) => vm.name === name);
   }
 
   createVm(template: string, name: string, nics?: { mac: string }[]): Promise<VmDto> {
@@ -119,14 +119,13 @@ export class Peers {
     return this.read(() => this.client.send(DiskSubjects.GET, { id }));
   }
 
-  async disksOn(vmId: string): Promise<DiskDto[]> {
-    return (await this.read(() => this.client.send(DiskSubjects.LIST, { vmId }))).items;
+  disksOn(vmId: string): Promise<DiskDto[]> {
+    return allPages((cursor) => this.read(() => this.client.send(DiskSubjects.LIST, { vmId, cursor })));
   }
 
   async diskByName(name: string): Promise<DiskDto | undefined> {
-    return (await this.read(() => this.client.send(DiskSubjects.LIST, {}))).items.find(
-      (d) => d.name === name,
-    );
+    const all = await allPages((cursor) => this.read(() => this.client.send(DiskSubjects.LIST, { cursor })));
+    return all.find((d) => d.name === name);
   }
 
   deleteDisk(id: string): Promise<unknown> {

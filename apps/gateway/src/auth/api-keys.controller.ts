@@ -1,12 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { PageQuery } from '@ferry/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, ApiKeyIdParams, CreateApiKeyRequest, CreatedApiKeyDto } from './dto/api-key.dto';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import { RequireRole } from './roles';
 
-function toDto(k: ApiKeyEntity): ApiKeyDto {
+function toDto(k: Pick<ApiKeyEntity, 'id' | 'name' | 'role' | 'createdAt'>): ApiKeyDto {
   return { id: k.id, name: k.name, role: k.role, created_at: k.createdAt.toISOString() };
 }
 
@@ -29,10 +32,18 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [ApiKeyDto] })
-  @ApiErrors(401, 403)
-  async list(): Promise<ApiKeyDto[]> {
-    return (await this.keys.list()).map(toDto);
+  @ApiOkResponse({
+    type: [ApiKeyDto],
+    description: `Active keys, oldest first (created_at, then id). ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
+  @ApiErrors(400, 401, 403)
+  async list(
+    @Query() query: PageQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ApiKeyDto[]> {
+    return pageItems(req, reply, query, await this.keys.list(query)).map(toDto);
   }
 
   @Delete(':id')

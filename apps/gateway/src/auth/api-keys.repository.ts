@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import { DataSource, IsNull } from 'typeorm';
+import type { Role } from './roles';
+
+/** A key as listed (no hash), with its created_at to the microsecond for the next page's cursor. */
+export type ListedApiKey = Pick<ApiKeyEntity, 'id' | 'name' | 'role' | 'createdAt'> & { pageAt: string };
 import { ApiKeyEntity } from './entities/api-key.entity';
 
 /** The only code that touches `gateway.api_keys`. */
@@ -30,8 +35,22 @@ export class ApiKeysRepository {
     return this.repo.findOneBy({ id, revokedAt: IsNull() });
   }
 
-  listActive(): Promise<ApiKeyEntity[]> {
-    return this.repo.find({ where: { revokedAt: IsNull() }, order: { createdAt: 'ASC' } });
+  /** Up to `take` active keys, oldest first (created_at, id), after `after` (a cursor's [created_at, id]). */
+  async pageActive(take: number, after: string[] | undefined): Promise<ListedApiKey[]> {
+    const keyset = keysetSql(['created_at', 'id'], ['timestamptz', 'text'], 1);
+    const rows: Array<{ id: string; name: string; role: Role; created_at: Date; page_at: string }> =
+      await this.ds.query(
+        `SELECT id, name, role, created_at, ${keysetTime('created_at')} AS page_at FROM gateway.api_keys
+          WHERE revoked_at IS NULL AND ${keyset.after} ORDER BY ${keyset.orderBy} LIMIT $3`,
+        [after?.[0] ?? null, after?.[1] ?? null, take],
+      );
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: r.role,
+      createdAt: r.created_at,
+      pageAt: r.page_at,
+    }));
   }
 
   /** Returns false when no active key had that id. */

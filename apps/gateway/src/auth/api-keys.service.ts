@@ -1,8 +1,11 @@
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
-import { FerryError } from '@ferry/contracts';
+import type { Page, PageQuery } from '@ferry/contracts';
+import { FerryError, decodeCursor, pageLimit } from '@ferry/contracts';
+import { pageOf } from '@ferry/platform';
 import { GatewayConfig } from '../config/gateway.config';
 import { generateApiKey, hashApiKey, hashesEqual, parseApiKeyId } from './api-key.format';
+import type { ListedApiKey } from './api-keys.repository';
 import { ApiKeysRepository } from './api-keys.repository';
 import type { ApiKeyEntity } from './entities/api-key.entity';
 import type { Principal, Role } from './roles';
@@ -77,8 +80,17 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { entity, key };
   }
 
-  list(): Promise<ApiKeyEntity[]> {
-    return this.keys.listActive();
+  /** One page of the active keys, oldest first. */
+  async list(query: PageQuery): Promise<Page<ListedApiKey>> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['time', 'text']);
+    const limit = pageLimit(query);
+    const rows = await this.keys.pageActive(limit + 1, after);
+    return pageOf(
+      rows,
+      limit,
+      (k) => [k.pageAt, k.id],
+      (k) => k,
+    );
   }
 
   async revoke(id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { CoherenceIssueDto, CoherenceStatusDto } from '@ferry/contracts';
 import {
@@ -8,8 +8,10 @@ import {
   ListIssuesRequest,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireRole } from '../auth/roles';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 /** Coherence between the records and reality (seed 004's observer), served by the observer. */
@@ -32,11 +34,16 @@ export class CoherenceController {
   @Get('issues')
   @ApiOkResponse({
     type: [CoherenceIssueDtoClass],
-    description: 'Newest first; `open=true` for open ones only.',
+    description: `Newest first (first seen, then id); \`open=true\` for open ones only. ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
   })
   @ApiErrors(400, 401, 503, 504)
-  async issues(@Query() query: ListIssuesRequest): Promise<CoherenceIssueDto[]> {
-    return (await this.client.send(CoherenceSubjects.ISSUE_LIST, query)).items;
+  async issues(
+    @Query() query: ListIssuesRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CoherenceIssueDto[]> {
+    return pageItems(req, reply, query, await this.client.send(CoherenceSubjects.ISSUE_LIST, query));
   }
 
   @Post('sweep')

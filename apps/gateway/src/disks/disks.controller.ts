@@ -35,10 +35,11 @@ import {
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 import { expectedGeneration } from './if-match';
-
 import { CredentialSealer } from '../inspector/credential-sealer';
+
 const IF_MATCH = {
   name: 'If-Match',
   required: false,
@@ -111,10 +112,19 @@ export class DisksController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [DiskDtoClass] })
+  @ApiOkResponse({
+    type: [DiskDtoClass],
+    description: `Disks, oldest first (created_at, then id). ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
   @ApiErrors(400, 401, 503, 504)
-  async list(@Query() query: ListDisksRequest, @Req() req: FastifyRequest): Promise<DiskDto[]> {
-    return (await this.client.send(DiskSubjects.LIST, query)).items.map((d) => shown(d, req));
+  async list(
+    @Query() query: ListDisksRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DiskDto[]> {
+    const page = await this.client.send(DiskSubjects.LIST, query);
+    return pageItems(req, reply, query, page).map((d) => shown(d, req));
   }
 
   @Get(':id')

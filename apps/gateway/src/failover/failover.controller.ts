@@ -13,6 +13,7 @@ import {
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 /** Test failovers and their cleanup (seed 002), served by the cleanup service. */
@@ -70,10 +71,18 @@ export class FailoverController {
   }
 
   @Get('jobs')
-  @ApiOkResponse({ type: [FailoverJobDtoClass], description: 'Newest first.' })
+  @ApiOkResponse({
+    type: [FailoverJobDtoClass],
+    description: `Newest first (created_at, then id). ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
   @ApiErrors(400, 401, 503, 504)
-  async list(@Query() query: ListFailoverJobsRequest): Promise<FailoverJobDto[]> {
-    return (await this.client.send(FailoverSubjects.JOB_LIST, query)).items;
+  async list(
+    @Query() query: ListFailoverJobsRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FailoverJobDto[]> {
+    return pageItems(req, reply, query, await this.client.send(FailoverSubjects.JOB_LIST, query));
   }
 
   @Get('jobs/:id')

@@ -1,5 +1,18 @@
 import type { Type } from '@nestjs/common';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { CatalogItemDto, CatalogKind, TraitDto } from '@ferry/contracts';
 import {
@@ -7,6 +20,8 @@ import {
   FerryError,
   HardwareTraitSpec,
   HostSubjects,
+  ListTraitsRequest,
+  PageQuery,
   PlacementPolicySpec,
   QosPolicySpec,
   ResourceClassSpec,
@@ -14,9 +29,10 @@ import {
   TraitNameParam,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireRole } from '../auth/roles';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 interface CatalogRoute {
@@ -103,10 +119,15 @@ function catalogController(route: CatalogRoute, reads = true): Type<unknown> {
 
   class ReadsAndWrites extends Writes {
     @Get()
-    @ApiOkResponse({ description: `Every ${what}, by name.` })
-    @ApiErrors(401, 503, 504)
-    async list(): Promise<CatalogItemDto[]> {
-      return (await this.client.send(HostSubjects.CATALOG_LIST, { kind })).items;
+    @ApiOkResponse({ description: `Each ${what}, by name. ${PAGED_LIST}`, headers: PAGE_HEADERS })
+    @ApiErrors(400, 401, 503, 504)
+    async list(
+      @Query() query: PageQuery,
+      @Req() req: FastifyRequest,
+      @Res({ passthrough: true }) reply: FastifyReply,
+    ): Promise<CatalogItemDto[]> {
+      const page = await this.client.send(HostSubjects.CATALOG_LIST, { kind, ...query });
+      return pageItems(req, reply, query, page);
     }
 
     @Get(':name')
@@ -157,11 +178,16 @@ export class TraitsController {
   @Get()
   @ApiOkResponse({
     type: [TraitDtoClass],
-    description: 'Standard traits (os-traits style) and custom ones, by name.',
+    description: `Standard traits (os-traits style) and custom ones, by name. ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
   })
-  @ApiErrors(401, 503, 504)
-  async list(): Promise<TraitDto[]> {
-    return (await this.client.send(HostSubjects.TRAIT_LIST, {})).items;
+  @ApiErrors(400, 401, 503, 504)
+  async list(
+    @Query() query: ListTraitsRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TraitDto[]> {
+    return pageItems(req, reply, query, await this.client.send(HostSubjects.TRAIT_LIST, query));
   }
 
   @Get(':name')

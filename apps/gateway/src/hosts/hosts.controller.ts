@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiCreatedResponse,
@@ -23,6 +23,8 @@ import {
   HostDto as HostDtoClass,
   HostIdRequest,
   HostSubjects,
+  ListHostsRequest,
+  PageQuery,
   PlacementRequest,
   PlacementResultDto as PlacementResultDtoClass,
   RefreshAcceptedDto as RefreshAcceptedDtoClass,
@@ -30,9 +32,10 @@ import {
   SeedHostCapabilityData as SeedHostCapabilityDataClass,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireRole } from '../auth/roles';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGED_OBJECT, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 /** KVM hosts and their discovered capabilities (seed 003), served by host-capability. */
@@ -61,10 +64,14 @@ export class HostsController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [HostDtoClass], description: 'Every host, by name.' })
-  @ApiErrors(401, 503, 504)
-  async list(): Promise<HostDto[]> {
-    return (await this.client.send(HostSubjects.LIST, {})).items;
+  @ApiOkResponse({ type: [HostDtoClass], description: `Hosts by name. ${PAGED_LIST}`, headers: PAGE_HEADERS })
+  @ApiErrors(400, 401, 503, 504)
+  async list(
+    @Query() query: ListHostsRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HostDto[]> {
+    return pageItems(req, reply, query, await this.client.send(HostSubjects.LIST, query));
   }
 
   @Get(':hostId')
@@ -111,12 +118,22 @@ export class HostsController {
   @Get(':hostId/capabilities/history')
   @ApiOkResponse({
     type: CapabilityHistoryDtoClass,
-    description:
-      'Every version, newest first, with the fields and traits that changed against the one before.',
+    description: `The versions, newest first, with the fields and traits that changed against the one before. ${PAGED_OBJECT}`,
+    headers: PAGE_HEADERS,
   })
   @ApiErrors(400, 401, 404, 503, 504)
-  history(@Param() params: HostIdRequest): Promise<CapabilityHistoryDto> {
-    return this.client.send(HostSubjects.CAPABILITIES_HISTORY, params);
+  async history(
+    @Param() params: HostIdRequest,
+    @Query() query: PageQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CapabilityHistoryDto> {
+    const history = await this.client.send(HostSubjects.CAPABILITIES_HISTORY, {
+      ...query,
+      hostId: params.hostId,
+    });
+    pageItems(req, reply, query, { items: history.versions, next_cursor: history.next_cursor });
+    return history;
   }
 
   @Post(':hostId/capabilities/refresh')

@@ -24,6 +24,7 @@ import {
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { preferredMediaType } from '../http/media-type';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 import { CredentialSealer } from '../inspector/credential-sealer';
@@ -70,10 +71,18 @@ export class MigrationsController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [MigrationDtoClass], description: 'Newest first.' })
+  @ApiOkResponse({
+    type: [MigrationDtoClass],
+    description: `Newest first (created_at, then id). ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
   @ApiErrors(400, 401, 503, 504)
-  async list(@Query() query: ListMigrationsRequest): Promise<MigrationDto[]> {
-    return (await this.client.send(MigrationSubjects.LIST, query)).items;
+  async list(
+    @Query() query: ListMigrationsRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MigrationDto[]> {
+    return pageItems(req, reply, query, await this.client.send(MigrationSubjects.LIST, query));
   }
 
   @Get(':id')

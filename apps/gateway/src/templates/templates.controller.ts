@@ -1,9 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CreateTemplateRequest, TemplateDto, TemplateNameRequest, TemplateSubjects } from '@ferry/contracts';
+import {
+  CreateTemplateRequest,
+  ListTemplatesRequest,
+  TemplateDto,
+  TemplateNameRequest,
+  TemplateSubjects,
+} from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 
 /** VM templates (seed 004), served by vm-operator. */
@@ -27,10 +34,18 @@ export class TemplatesController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [TemplateDto], description: 'All templates, ordered by name.' })
-  @ApiErrors(401, 503, 504)
-  async list(): Promise<TemplateDto[]> {
-    return (await this.client.send(TemplateSubjects.LIST, {})).items;
+  @ApiOkResponse({
+    type: [TemplateDto],
+    description: `Templates ordered by name. ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
+  @ApiErrors(400, 401, 503, 504)
+  async list(
+    @Query() query: ListTemplatesRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TemplateDto[]> {
+    return pageItems(req, reply, query, await this.client.send(TemplateSubjects.LIST, query));
   }
 
   @Get(':name')

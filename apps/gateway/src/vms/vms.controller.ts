@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiCreatedResponse,
@@ -27,8 +39,9 @@ import {
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
 import { IsIn } from 'class-validator';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireRole } from '../auth/roles';
+import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { preferredMediaType } from '../http/media-type';
 import { Idempotent } from '../idempotency/idempotent.decorator';
@@ -85,10 +98,18 @@ export class VmsController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [VmDto] })
+  @ApiOkResponse({
+    type: [VmDto],
+    description: `VMs, oldest first (created_at, then id). ${PAGED_LIST}`,
+    headers: PAGE_HEADERS,
+  })
   @ApiErrors(400, 401, 503, 504)
-  async list(@Query() query: ListVmsRequest): Promise<VmDto[]> {
-    return (await this.client.send(VmSubjects.LIST, query)).items;
+  async list(
+    @Query() query: ListVmsRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<VmDto[]> {
+    return pageItems(req, reply, query, await this.client.send(VmSubjects.LIST, query));
   }
 
   @Get(':id')

@@ -118,12 +118,12 @@ export class VersionsRepository {
     return rows[0] && toSnapshot(rows[0]);
   }
 
-  /** Every version's changes, newest first (not the data itself). */
-  async history(hostId: string): Promise<CapabilityVersionDto[]> {
+  /** Up to `take` versions' changes, newest first (not the data itself), before version `before`. */
+  async history(hostId: string, take: number, before: number | undefined): Promise<CapabilityVersionDto[]> {
     const rows: VersionRow[] = await this.ds.query(
       `SELECT version, discovered_at, changes, traits_added, traits_removed FROM ${T}
-       WHERE host_id = $1 ORDER BY version DESC`,
-      [hostId],
+       WHERE host_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`,
+      [hostId, before ?? null, take],
     );
     return rows.map((r) => ({
       version: r.version,

@@ -32,6 +32,15 @@ export class CatalogRepository {
     );
   }
 
+  /** Up to `take` items of a kind by name (unique per kind: the keyset), after the name `after`. */
+  async page(kind: CatalogKind, take: number, after: string | undefined): Promise<CatalogRow[]> {
+    return this.ds.query(
+      `SELECT name, spec, created_at, updated_at FROM ${T}
+        WHERE kind = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3`,
+      [kind, after ?? null, take],
+    );
+  }
+
   async get<S = Record<string, unknown>>(
     kind: CatalogKind,
     name: string,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import type { CatalogItemDto, CatalogKind, CatalogRequest, TraitConstraints } from '@ferry/contracts';
+import type { CatalogItemDto, CatalogKind, CatalogRequest, Page, TraitConstraints } from '@ferry/contracts';
 import {
   CATALOG_KINDS,
   CATALOG_NAME_PATTERNS,
@@ -9,8 +9,10 @@ import {
   FerryError,
   HostEvents,
   STANDARD_TRAITS,
+  decodeCursor,
+  pageLimit,
 } from '@ferry/contracts';
-import { EventFactory, Transactional, validationError } from '@ferry/platform';
+import { EventFactory, Transactional, pageOf, validationError } from '@ferry/platform';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { CatalogRepository, toItem } from './catalog.repository';
 
@@ -31,8 +33,12 @@ export class CatalogService {
     private readonly events: EventFactory,
   ) {}
 
-  async list(req: CatalogRequest): Promise<CatalogItemDto[]> {
-    return (await this.catalog.list(this.kindOf(req))).map(toItem);
+  /** One page of a kind's items, by name. */
+  async list(req: CatalogRequest): Promise<Page<CatalogItemDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['text'])[0];
+    const limit = pageLimit(req);
+    const rows = await this.catalog.page(this.kindOf(req), limit + 1, after);
+    return pageOf(rows, limit, (r) => [r.name], toItem);
   }
 
   async get(req: CatalogRequest): Promise<CatalogItemDto> {

@@ -9,17 +9,23 @@ import type {
   HostListDto,
   PlacementResultDto,
   RefreshAcceptedDto,
+  Page,
   SeedHostCapabilityData,
   TraitDto,
+  TraitListDto,
 } from '@ferry/contracts';
 import {
   CapabilitiesRequest,
+  CapabilityHistoryRequest,
   HostIdRequest,
   HostSubjects,
+  ListHostsRequest,
+  ListTraitsRequest,
   PlacementRequest,
   RegisterHostRequest,
   TraitNameParam,
 } from '@ferry/contracts';
+import { pageOfNamed } from '@ferry/platform';
 import { toSeedCapabilities } from '../capabilities/seed-view';
 import { CatalogService } from '../catalog/catalog.service';
 import { PlacementService } from '../placement/placement.service';
@@ -39,8 +45,8 @@ export class HostsController {
   }
 
   @MessagePattern(HostSubjects.LIST)
-  async list(): Promise<HostListDto> {
-    return { items: await this.hosts.list() };
+  list(@Payload() req: ListHostsRequest): Promise<HostListDto> {
+    return this.hosts.list(req);
   }
 
   @MessagePattern(HostSubjects.GET)
@@ -64,8 +70,8 @@ export class HostsController {
   }
 
   @MessagePattern(HostSubjects.CAPABILITIES_HISTORY)
-  history(@Payload() req: HostIdRequest): Promise<CapabilityHistoryDto> {
-    return this.hosts.history(req.hostId);
+  history(@Payload() req: CapabilityHistoryRequest): Promise<CapabilityHistoryDto> {
+    return this.hosts.history(req);
   }
 
   @MessagePattern(HostSubjects.CAPABILITIES_REFRESH)
@@ -73,9 +79,10 @@ export class HostsController {
     return this.hosts.refresh(req.hostId);
   }
 
+  /** One page of traits, standard and custom, by name (a short list, paged in memory). */
   @MessagePattern(HostSubjects.TRAIT_LIST)
-  async traits(): Promise<{ items: TraitDto[] }> {
-    return { items: await this.placement.traits() };
+  async traits(@Payload() req: ListTraitsRequest): Promise<TraitListDto> {
+    return pageOfNamed(await this.placement.traits(), req, (t) => t.name);
   }
 
   @MessagePattern(HostSubjects.TRAIT_GET)
@@ -89,8 +96,8 @@ export class HostsController {
   }
 
   @MessagePattern(HostSubjects.CATALOG_LIST)
-  async catalogList(@Payload() req: CatalogRequest): Promise<{ items: CatalogItemDto[] }> {
-    return { items: await this.catalog.list(req) };
+  catalogList(@Payload() req: CatalogRequest): Promise<Page<CatalogItemDto>> {
+    return this.catalog.list(req);
   }
 
   @MessagePattern(HostSubjects.CATALOG_GET)

@@ -96,8 +96,12 @@ export class HostsRepository {
     return rows[0] && toHostRecord(rows[0]);
   }
 
-  async list(): Promise<HostRecord[]> {
-    const rows: HostRow[] = await this.ds.query(`SELECT * FROM ${T} ORDER BY name`);
+  /** Up to `take` hosts by name (unique: the keyset), after the name `after` if given. */
+  async page(take: number, after: string | undefined): Promise<HostRecord[]> {
+    const rows: HostRow[] = await this.ds.query(
+      `SELECT * FROM ${T} WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
+      [after ?? null, take],
+    );
     return rows.map(toHostRecord);
   }
 

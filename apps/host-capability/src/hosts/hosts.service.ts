@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type {
   CapabilityHistoryDto,
+  CapabilityHistoryRequest,
   CapabilitySnapshotDto,
   HostDto,
+  ListHostsRequest,
+  Page,
   RefreshAcceptedDto,
   RegisterHostRequest,
 } from '@ferry/contracts';
-import { FerryError, HostEvents } from '@ferry/contracts';
-import { EventFactory, Transactional } from '@ferry/platform';
+import { FerryError, HostEvents, decodeCursor, pageLimit } from '@ferry/contracts';
+import { EventFactory, Transactional, pageOf } from '@ferry/platform';
 import { VersionsRepository } from '../capabilities/versions.repository';
 import { CatalogRepository } from '../catalog/catalog.repository';
 import { HostCapabilityConfig } from '../config/host-capability.config';
@@ -63,9 +66,18 @@ export class HostsService {
     return this.get(host.id);
   }
 
-  async list(): Promise<HostDto[]> {
+  /** One page of hosts, by name. */
+  async list(req: ListHostsRequest): Promise<Page<HostDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['text'])[0];
+    const limit = pageLimit(req);
+    const rows = await this.hosts.page(limit + 1, after);
     const custom = await this.catalog.customTraits();
-    return (await this.hosts.list()).map((h) => this.view(h, custom));
+    return pageOf(
+      rows,
+      limit,
+      (h) => [h.name],
+      (h) => this.view(h, custom),
+    );
   }
 
   async get(id: string): Promise<HostDto> {
@@ -95,9 +107,19 @@ export class HostsService {
     );
   }
 
-  async history(id: string): Promise<CapabilityHistoryDto> {
-    await this.require(id);
-    return { host_id: id, versions: await this.versions.history(id) };
+  /** One page of the host's versions, newest first (the version number is the keyset). */
+  async history(req: CapabilityHistoryRequest): Promise<CapabilityHistoryDto> {
+    const before = req.cursor === undefined ? undefined : Number(decodeCursor(req.cursor, ['int'])[0]);
+    await this.require(req.hostId);
+    const limit = pageLimit(req);
+    const rows = await this.versions.history(req.hostId, limit + 1, before);
+    const page = pageOf(
+      rows,
+      limit,
+      (v) => [String(v.version)],
+      (v) => v,
+    );
+    return { host_id: req.hostId, versions: page.items, next_cursor: page.next_cursor };
   }
 
   async refresh(id: string): Promise<RefreshAcceptedDto> {

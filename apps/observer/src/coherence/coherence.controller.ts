@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import type { CoherenceIssueDto, CoherenceStatusDto } from '@ferry/contracts';
-import { CoherenceSubjects, ListIssuesRequest } from '@ferry/contracts';
+import type { CoherenceIssueListDto, CoherenceStatusDto } from '@ferry/contracts';
+import { CoherenceSubjects, ListIssuesRequest, decodeCursor, pageLimit } from '@ferry/contracts';
+import { pageOf } from '@ferry/platform';
 import { IssuesRepository, toIssueDto } from '../issues/issues.repository';
 import { Sweeper } from '../sweep/sweeper';
 
@@ -23,7 +24,11 @@ export class CoherenceController {
   }
 
   @MessagePattern(CoherenceSubjects.ISSUE_LIST)
-  async list(@Payload() req: ListIssuesRequest): Promise<{ items: CoherenceIssueDto[] }> {
-    return { items: (await this.issues.list(req)).map(toIssueDto) };
+  /** One page of issues, newest first (first seen, then id). */
+  async list(@Payload() req: ListIssuesRequest): Promise<CoherenceIssueListDto> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.issues.page({ open: req.open, kind: req.kind }, limit + 1, after);
+    return pageOf(rows, limit, (r) => [r.page_at, r.id], toIssueDto);
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { CoherenceIssueDto, IssueKind, IssueRepairDto, SubjectType } from '@ferry/contracts';
 import type { EntityManager } from 'typeorm';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import { DataSource } from 'typeorm';
 import type { Finding } from '../sweep/finding';
 import { findingKey } from '../sweep/finding';
@@ -122,13 +123,23 @@ export class IssuesRepository {
     return rows[0]!;
   }
 
-  async list(filter: { open?: boolean; kind?: IssueKind }): Promise<IssueRow[]> {
+  /**
+   * Up to `take` issues newest first by first_seen (it never changes, so pages stay stable), then id,
+   * after `after` (a cursor's [first_seen, id]).
+   */
+  async page(
+    filter: { open?: boolean; kind?: IssueKind },
+    take: number,
+    after: string[] | undefined,
+  ): Promise<Array<IssueRow & { page_at: string }>> {
     const statuses = filter.open === undefined ? ['open', 'resolved'] : filter.open ? ['open'] : ['resolved'];
+    const keyset = keysetSql(['first_seen', 'id'], ['timestamptz', 'uuid'], 3, 'desc');
     return (await this.ds.query(
-      `SELECT * FROM observer.issues WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR kind = $2)
-       ORDER BY coalesce(resolved_at, opened_at) DESC LIMIT 1000`,
-      [statuses, filter.kind ?? null],
-    )) as IssueRow[];
+      `SELECT *, ${keysetTime('first_seen')} AS page_at FROM observer.issues
+        WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR kind = $2) AND ${keyset.after}
+        ORDER BY ${keyset.orderBy} LIMIT $5`,
+      [statuses, filter.kind ?? null, after?.[0] ?? null, after?.[1] ?? null, take],
+    )) as Array<IssueRow & { page_at: string }>;
   }
 
   async openByKind(): Promise<Partial<Record<IssueKind, number>>> {

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import type { DiskDto, VmDto } from '@ferry/contracts';
 import { DiskSubjects, VmSubjects } from '@ferry/contracts';
-import { FerryClient } from '@ferry/platform';
+import { FerryClient, allPages } from '@ferry/platform';
 import { ObserverConfig } from '../config/observer.config';
 import { ImageProbe } from '../probes/image-probe';
 import { scanQemuProcesses } from '../probes/process-table';
@@ -15,6 +15,8 @@ import { mapWithLimit } from '../probes/limit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SETTLED_VM = new Set(['running', 'stopped', 'error']);
+/** Records per page of the sweep's reads (a page of 500 VMs or disks is far below NATS's 1 MiB). */
+const SWEEP_PAGE = 500;
 
 /**
  * Gathers one sweep's observation: the records (over NATS, with the usual request deadline), then
@@ -32,8 +34,16 @@ export class Gatherer {
 
   async observe(errors: string[]): Promise<Observation> {
     const [vms, disks] = await Promise.all([
-      this.records('vm-operator', () => this.client.send(VmSubjects.LIST, {}), errors),
-      this.records('volume-daemon', () => this.client.send(DiskSubjects.LIST, {}), errors),
+      this.records(
+        'vm-operator',
+        (cursor) => this.client.send(VmSubjects.LIST, { limit: SWEEP_PAGE, cursor }),
+        errors,
+      ),
+      this.records(
+        'volume-daemon',
+        (cursor) => this.client.send(DiskSubjects.LIST, { limit: SWEEP_PAGE, cursor }),
+        errors,
+      ),
     ]);
     const limit = this.config.OBSERVER_PROBE_CONCURRENCY;
     const runtimeDir = this.config.VM_RUNTIME_DIR;
@@ -80,11 +90,11 @@ export class Gatherer {
 
   private async records<T>(
     service: string,
-    list: () => Promise<{ items: T[] }>,
+    list: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string | null }>,
     errors: string[],
   ): Promise<T[] | undefined> {
     try {
-      return (await list()).items;
+      return await allPages(list);
     } catch (err) {
       errors.push(`${service} did not list its records: ${(err as Error).message}`);
       return undefined;

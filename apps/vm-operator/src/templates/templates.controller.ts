@@ -19,8 +19,8 @@ export class TemplatesController {
   }
 
   @MessagePattern(TemplateSubjects.LIST)
-  async list(@Payload() _req: ListTemplatesRequest): Promise<TemplateListDto> {
-    return { items: await this.templates.list() };
+  list(@Payload() req: ListTemplatesRequest): Promise<TemplateListDto> {
+    return this.templates.list(req);
   }
 
   @MessagePattern(TemplateSubjects.GET)

@@ -72,8 +72,12 @@ export class TemplatesRepository {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  async list(): Promise<TemplateEntity[]> {
-    const rows: TemplateRow[] = await this.ds.query(`${SELECT} ORDER BY name`);
+  /** Up to `take` templates by name, after the name `after` (a cursor's key) if given. */
+  async page(take: number, after: string | undefined): Promise<TemplateEntity[]> {
+    const rows: TemplateRow[] = await this.ds.query(
+      `${SELECT} WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
+      [after ?? null, take],
+    );
     return rows.map(fromRow);
   }
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { CreateTemplateRequest, TemplateDto } from '@ferry/contracts';
-import { FerryError, TemplateEvents } from '@ferry/contracts';
-import { EventFactory, Transactional } from '@ferry/platform';
+import type { CreateTemplateRequest, ListTemplatesRequest, Page, TemplateDto } from '@ferry/contracts';
+import { FerryError, TemplateEvents, decodeCursor, pageLimit } from '@ferry/contracts';
+import { EventFactory, Transactional, pageOf } from '@ferry/platform';
 import type { TemplateEntity } from './entities/template.entity';
 import { TemplateUsage } from './template-usage';
 import { TemplatesRepository } from './templates.repository';
@@ -51,8 +51,12 @@ export class TemplatesService {
     return toTemplateDto(t);
   }
 
-  async list(): Promise<TemplateDto[]> {
-    return (await this.templates.list()).map(toTemplateDto);
+  /** One page of templates, ordered by name (unique: the keyset). */
+  async list(req: ListTemplatesRequest): Promise<Page<TemplateDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['text'])[0];
+    const limit = pageLimit(req);
+    const rows = await this.templates.page(limit + 1, after);
+    return pageOf(rows, limit, (t) => [t.name], toTemplateDto);
   }
 
   async delete(name: string): Promise<void> {

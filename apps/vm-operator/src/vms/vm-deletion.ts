@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiskSubjects, FerryError, VmEvents, volumeDeviceId } from '@ferry/contracts';
-import { EventFactory, FerryClient, Transactional } from '@ferry/platform';
+import { EventFactory, FerryClient, Transactional, allPages } from '@ferry/platform';
 import { DevicesRepository } from '../devices/devices.repository';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
@@ -64,7 +64,7 @@ export class VmDeletion {
 
   /** Every recorded device must be a volume-daemon disk on this VM: anything else would be left behind. */
   private async checkDisksAreVolumes(vm: VmRecord): Promise<void> {
-    const { items } = await this.client.send(DiskSubjects.LIST, { vmId: vm.id });
+    const items = await allPages((cursor) => this.client.send(DiskSubjects.LIST, { vmId: vm.id, cursor }));
     const known = new Set(items.map((d) => volumeDeviceId(d.id)));
     const foreign = (await this.devices.list(vm.id)).map((d) => d.deviceId).filter((id) => !known.has(id));
     if (foreign.length > 0) throw stillAttached(vm, foreign, 'volume-daemon does not know them');

@@ -25,8 +25,8 @@ export class VmsController {
   }
 
   @MessagePattern(VmSubjects.LIST)
-  async list(@Payload() req: ListVmsRequest): Promise<VmListDto> {
-    return { items: await this.vms.list(req.state) };
+  list(@Payload() req: ListVmsRequest): Promise<VmListDto> {
+    return this.vms.list(req);
   }
 
   @MessagePattern(VmSubjects.GET)

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { VmNicDto, VmState } from '@ferry/contracts';
 import { FerryError, isUuid } from '@ferry/contracts';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { VmRecord } from './entities/vm.entity';
@@ -77,6 +78,25 @@ export class VmsRepository {
       [id],
     );
     return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * One keyset page in (created_at, id) order: up to `take` VMs after `after` (a cursor's
+   * [created_at, id]), each with `pageAt`, its created_at with microseconds, for the next cursor.
+   */
+  async page(
+    state: VmState | undefined,
+    take: number,
+    after: string[] | undefined,
+  ): Promise<Array<VmRecord & { pageAt: string }>> {
+    const keyset = keysetSql(['created_at', 'id'], ['timestamptz', 'uuid'], 2);
+    const rows: Array<VmRow & { page_at: string }> = await this.ds.query(
+      `SELECT ${COLUMNS}, ${keysetTime('created_at')} AS page_at FROM vm_operator.vms
+        WHERE ($1::text IS NULL OR state = $1) AND ${keyset.after}
+        ORDER BY ${keyset.orderBy} LIMIT $4`,
+      [state ?? null, after?.[0] ?? null, after?.[1] ?? null, take],
+    );
+    return rows.map((r) => ({ ...fromRow(r), pageAt: r.page_at }));
   }
 
   async list(state?: VmState): Promise<VmRecord[]> {

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { CreateVmRequest, VmAction, VmActionAcceptedDto, VmDto, VmState } from '@ferry/contracts';
-import { FerryError, VmEvents } from '@ferry/contracts';
-import { EventFactory, Transactional } from '@ferry/platform';
+import type {
+  CreateVmRequest,
+  ListVmsRequest,
+  Page,
+  VmAction,
+  VmActionAcceptedDto,
+  VmDto,
+} from '@ferry/contracts';
+import { FerryError, VmEvents, decodeCursor, pageLimit } from '@ferry/contracts';
+import { EventFactory, Transactional, pageOf } from '@ferry/platform';
 import { QemuDriver } from '../drivers/qemu/qemu-driver';
 import type { VmRecord } from './entities/vm.entity';
 import { VmLifecycle } from './vm-lifecycle.service';
@@ -84,8 +91,18 @@ export class VmsService {
     return this.withHealth(await this.require(id));
   }
 
-  async list(state?: VmState): Promise<VmDto[]> {
-    return Promise.all((await this.vms.list(state)).map((vm) => this.withHealth(vm)));
+  /** One page of VMs, oldest first (created_at, then id). */
+  async list(req: ListVmsRequest): Promise<Page<VmDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.vms.page(req.state, limit + 1, after);
+    const page = pageOf(
+      rows,
+      limit,
+      (r) => [r.pageAt, r.id],
+      (r) => r,
+    );
+    return { ...page, items: await Promise.all(page.items.map((vm) => this.withHealth(vm))) };
   }
 
   private async withHealth(vm: VmRecord): Promise<VmDto> {

@@ -62,8 +62,8 @@ export class DisksController {
   }
 
   @MessagePattern(DiskSubjects.LIST)
-  async list(@Payload() req: ListDisksRequest): Promise<DiskListDto> {
-    return { items: await this.disks.list(req) };
+  list(@Payload() req: ListDisksRequest): Promise<DiskListDto> {
+    return this.disks.list(req);
   }
 
   @MessagePattern(DiskSubjects.GET)

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DiskFormat, DiskState } from '@ferry/contracts';
 import { FerryError, isUuid } from '@ferry/contracts';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
@@ -130,6 +131,26 @@ export class DisksRepository {
       [filter.vmId ?? null, filter.state ?? null],
     );
     return rows.map(fromRow);
+  }
+
+  /**
+   * One keyset page in (created_at, id) order: up to `take` rows after `after` (a cursor's
+   * [created_at, id]), each with `page_at`, its created_at with microseconds, for the next cursor.
+   */
+  async page(
+    filter: { vmId?: string; state?: DiskState },
+    take: number,
+    after: string[] | undefined,
+  ): Promise<Array<DiskRecord & { pageAt: string }>> {
+    if (filter.vmId !== undefined && !isUuid(filter.vmId)) return [];
+    const keyset = keysetSql(['created_at', 'id'], ['timestamptz', 'uuid'], 3);
+    const rows: Array<DiskRow & { page_at: string }> = await this.ds.query(
+      `SELECT *, ${keysetTime('created_at')} AS page_at FROM volume.disks
+        WHERE ($1::uuid IS NULL OR vm_id = $1) AND ($2::text IS NULL OR state = $2) AND ${keyset.after}
+        ORDER BY ${keyset.orderBy} LIMIT $5`,
+      [filter.vmId ?? null, filter.state ?? null, after?.[0] ?? null, after?.[1] ?? null, take],
+    );
+    return rows.map((r) => ({ ...fromRow(r), pageAt: r.page_at }));
   }
 
   /**

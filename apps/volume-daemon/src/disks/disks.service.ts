@@ -10,11 +10,13 @@ import type {
   DetachDiskRequest,
   DiskDto,
   DiskState,
+  ListDisksRequest,
   OperationType,
+  Page,
   VolumeOperationDto,
 } from '@ferry/contracts';
-import { DiskEvents, FerryError, GIB } from '@ferry/contracts';
-import { EventFactory, Transactional, currentCorrelationId } from '@ferry/platform';
+import { DiskEvents, FerryError, GIB, decodeCursor, pageLimit } from '@ferry/contracts';
+import { EventFactory, Transactional, currentCorrelationId, pageOf } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { VOLUME_BACKEND } from '../backends/backend.provider';
 import type { VolumeBackend } from '../backends/volume-backend';
@@ -106,8 +108,12 @@ export class DisksService {
     return toDiskDto(await this.require(id));
   }
 
-  async list(filter: { vmId?: string; state?: DiskState }): Promise<DiskDto[]> {
-    return (await this.disks.list(filter)).map(toDiskDto);
+  /** One page of disks, oldest first (created_at, then id). */
+  async list(req: ListDisksRequest): Promise<Page<DiskDto>> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.disks.page({ vmId: req.vmId, state: req.state }, limit + 1, after);
+    return pageOf(rows, limit, (r) => [r.pageAt, r.id], toDiskDto);
   }
 
   async get(id: string): Promise<DiskDto> {

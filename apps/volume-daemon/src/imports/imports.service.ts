@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ImportDiskRequest, VolumeOperationDto, VsphereExportDto } from '@ferry/contracts';
 import { FerryError, GIB, InspectorSubjects, VmSubjects, foreignSourceFields } from '@ferry/contracts';
-import { FerryClient, Transactional, currentCorrelationId } from '@ferry/platform';
+import { FerryClient, Transactional, allPages, currentCorrelationId } from '@ferry/platform';
 import { measureImage } from '@ferry/qemu';
 import { VOLUME_BACKEND } from '../backends/backend.provider';
 import type { ImportTarget, VolumeBackend } from '../backends/volume-backend';
@@ -101,10 +101,8 @@ export class ImportsService {
     if (req.attach_to === null) return null;
     if (req.attach_to === undefined && req.source.type !== 'vsphere') return null;
     const wanted = req.attach_to ?? this.config.VOLUME_APPLIANCE_VM;
-    const { items } = await this.client.send(
-      VmSubjects.LIST,
-      {},
-      { timeoutMs: this.config.VOLUME_BACKEND_TIMEOUT_MS },
+    const items = await allPages((cursor) =>
+      this.client.send(VmSubjects.LIST, { cursor }, { timeoutMs: this.config.VOLUME_BACKEND_TIMEOUT_MS }),
     );
     const vm = items.find((v) => v.id === wanted) ?? items.find((v) => v.name === wanted);
     if (vm) return vm.id;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { PageQuery } from '../common/page';
 
 /** What a sweep can find out of line between the records and reality. */
 export const ISSUE_KINDS = [
@@ -36,7 +37,8 @@ export const POLICIES_BY_KIND: Record<IssueKind, readonly RepairPolicy[]> = {
 export const SUBJECT_TYPES = ['vm', 'disk', 'attachment', 'process', 'file'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
-export class ListIssuesRequest {
+/** Query of `GET /coherence/issues`: a page of issues, newest first (first seen, then id). */
+export class ListIssuesRequest extends PageQuery {
   /** true: open issues only; false: resolved ones only; absent: both. */
   @ApiPropertyOptional()
   @IsOptional()
@@ -120,4 +122,12 @@ export class CoherenceStatusDto {
   errors!: string[];
   @ApiProperty({ description: 'Open issues by kind.' })
   open_by_kind!: Partial<Record<IssueKind, number>>;
+}
+
+/** Reply of `observer.issue.list`: a page of issues. */
+export class CoherenceIssueListDto {
+  @ApiProperty({ type: [CoherenceIssueDto] })
+  items!: CoherenceIssueDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { fieldAlias } from '../common/field-alias';
+import { PageQuery } from '../common/page';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 
 export const DISK_STATES = [
@@ -80,8 +81,8 @@ export class CreateDiskRequest {
   format?: DiskFormat;
 }
 
-/** Query of `GET /disks`. */
-export class ListDisksRequest {
+/** Query of `GET /disks`: a page of disks, oldest first. */
+export class ListDisksRequest extends PageQuery {
   /** Only disks attached (or being attached) to this VM; an id Ferry does not know lists none. */
   @ApiPropertyOptional(RESOURCE_ID_API)
   @IsOptional()
@@ -216,9 +217,12 @@ export class DiskDto {
   updated_at!: string;
 }
 
+/** A page of `volume-daemon.disk.list`. */
 export class DiskListDto {
   @ApiProperty({ type: [DiskDto] })
   items!: DiskDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }
 
 export class OperationStepDto {

@@ -6,15 +6,12 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
-  Min,
 } from 'class-validator';
-import { Type } from 'class-transformer';
+import { PageQuery } from '../common/page';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 
@@ -131,7 +128,8 @@ export class FailoverJobIdRequest {
   id!: string;
 }
 
-export class ListFailoverJobsRequest {
+/** Query of `GET /failover/jobs`: a page of jobs, newest first. */
+export class ListFailoverJobsRequest extends PageQuery {
   @ApiPropertyOptional({ pattern: FAILOVER_VM_NAME_PATTERN.source })
   @IsOptional()
   @IsString()
@@ -142,14 +140,6 @@ export class ListFailoverJobsRequest {
   @IsOptional()
   @IsIn(FAILOVER_JOB_STATUSES)
   status?: FailoverJobStatus;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
 }
 
 export class FailoverVolumeDto {
@@ -259,4 +249,6 @@ export class FailoverJobDto {
 export class FailoverJobListDto {
   @ApiProperty({ type: [FailoverJobDto] })
   items!: FailoverJobDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }

@@ -14,6 +14,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { IsResourceId } from '../common/resource-id';
 import type { PlacementStrategy } from './placement.dto';
 import {
@@ -163,9 +164,14 @@ export class TraitNameParam {
   name!: string;
 }
 
-/** Request of `host-capability.catalog.put|get|delete|list` (`spec` for put, `name` except for list). */
+/**
+ * Request of `host-capability.catalog.put|get|delete|list` (`spec` for put, `name` except for list;
+ * list takes a page query, `limit` and `cursor`, checked by the gateway as a PageQuery).
+ */
 export interface CatalogRequest {
   kind: CatalogKind;
+  limit?: number;
+  cursor?: string;
   name?: string;
   spec?: Record<string, unknown>;
   /** put: `create` fails with 409 when it exists, `replace` with 404 when it does not. */
@@ -178,6 +184,9 @@ export type CatalogItemDto = { name: string; created_at: string; updated_at: str
   unknown
 >;
 
+/** Request of `host-capability.trait.list` (query of `GET /traits`): a page of traits by name. */
+export class ListTraitsRequest extends PageQuery {}
+
 export class TraitDto {
   @ApiProperty({ example: 'HW_CPU_X86_AVX2' })
   name!: string;
@@ -189,4 +198,12 @@ export class TraitDto {
   /** Registered hosts that have it now. */
   @ApiProperty()
   hosts!: number;
+}
+
+/** Reply of `host-capability.trait.list`: a page of traits by name. */
+export class TraitListDto {
+  @ApiProperty({ type: [TraitDto] })
+  items!: TraitDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import type { DiscoveryDriver, HostCapabilityData } from './capability-data';
 import { DISCOVERY_DRIVERS } from './capability-data';
@@ -126,7 +127,12 @@ export class HostDto {
 export class HostListDto {
   @ApiProperty({ type: [HostDto] })
   items!: HostDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }
+
+/** Request of `host-capability.host.list` (query of `GET /hosts`): a page of hosts by name. */
+export class ListHostsRequest extends PageQuery {}
 
 /** One versioned snapshot of a host's capabilities. */
 export class CapabilitySnapshotDto {
@@ -183,9 +189,18 @@ export class CapabilityVersionDto {
 export class CapabilityHistoryDto {
   @ApiProperty({ format: 'uuid' })
   host_id!: string;
-  /** Newest first. */
+  /** Newest first: one page of them. */
   @ApiProperty({ type: [CapabilityVersionDto] })
   versions!: CapabilityVersionDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
+}
+
+/** Request of `host-capability.capabilities.history`: a page of a host's versions, newest first. */
+export class CapabilityHistoryRequest extends PageQuery {
+  @ApiProperty(RESOURCE_ID_API)
+  @IsResourceId()
+  hostId!: string;
 }
 
 /** Reply of `POST /hosts/{hostId}/capabilities/refresh`. */

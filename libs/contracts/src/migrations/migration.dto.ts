@@ -16,6 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { DISK_FORMATS } from '../disks/disk.dto';
 import type { DiskFormat } from '../disks/disk.dto';
@@ -259,20 +260,12 @@ export class CancelMigrationQuery {
 }
 
 /** Query of `GET /migrations`. */
-export class ListMigrationsRequest {
+/** Query of `GET /migrations`: a page of migrations, newest first. */
+export class ListMigrationsRequest extends PageQuery {
   @ApiPropertyOptional({ enum: MIGRATION_STATUSES })
   @IsOptional()
   @IsIn(MIGRATION_STATUSES)
   status?: MigrationStatus;
-
-  /** At most this many, newest first (1 to 500; default 50). */
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
 }
 
 /** Bytes a stage has moved, for a progress bar. */
@@ -392,4 +385,6 @@ export class MigrationDto {
 export class MigrationListDto {
   @ApiProperty({ type: [MigrationDto] })
   items!: MigrationDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }

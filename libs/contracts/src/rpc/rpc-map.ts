@@ -65,7 +65,11 @@ import type {
 } from '../failover/failover.dto';
 import type { FailoverEventData } from '../failover/failover.events';
 import type { FailoverSubjects } from '../failover/failover.subjects';
-import type { CoherenceIssueDto, CoherenceStatusDto, ListIssuesRequest } from '../coherence/coherence.dto';
+import type {
+  CoherenceIssueListDto,
+  CoherenceStatusDto,
+  ListIssuesRequest,
+} from '../coherence/coherence.dto';
 import type { CoherenceEventData } from '../coherence/coherence.events';
 import type { CoherenceSubjects } from '../coherence/coherence.subjects';
 import type {
@@ -75,11 +79,19 @@ import type {
   HostDto,
   HostIdRequest,
   HostListDto,
+  CapabilityHistoryRequest,
+  ListHostsRequest,
   RefreshAcceptedDto,
   RegisterHostRequest,
 } from '../hosts/host.dto';
 import type { SeedHostCapabilityData } from '../hosts/seed-capabilities.dto';
-import type { CatalogItemDto, CatalogRequest, TraitDto } from '../hosts/catalog.dto';
+import type {
+  CatalogItemDto,
+  CatalogRequest,
+  ListTraitsRequest,
+  TraitDto,
+  TraitListDto,
+} from '../hosts/catalog.dto';
 import type { PlacementRequest, PlacementResultDto } from '../hosts/placement.dto';
 import type { HostEventData } from '../hosts/host.events';
 import type { HostSubjects } from '../hosts/host.subjects';
@@ -89,8 +101,8 @@ import type {
   InspectionStatusDto,
   InspectionVmRequest,
   InspectorStatusDto,
-  StartInspectionRequest,
   WireKeyDto,
+  StartInspectionRequest,
 } from '../inspector/inspector.dto';
 import type {
   ExportIdRequest,
@@ -187,30 +199,30 @@ interface FailoverRpc {
 interface CoherenceRpc {
   [CoherenceSubjects.STATUS]: Rpc<Record<string, never>, CoherenceStatusDto>;
   [CoherenceSubjects.SWEEP]: Rpc<Record<string, never>, CoherenceStatusDto>;
-  [CoherenceSubjects.ISSUE_LIST]: Rpc<ListIssuesRequest, { items: CoherenceIssueDto[] }>;
+  [CoherenceSubjects.ISSUE_LIST]: Rpc<ListIssuesRequest, CoherenceIssueListDto>;
 }
 
 interface HostRpc {
   [HostSubjects.REGISTER]: Rpc<RegisterHostRequest, HostDto>;
-  [HostSubjects.LIST]: Rpc<Record<string, never>, HostListDto>;
+  [HostSubjects.LIST]: Rpc<ListHostsRequest, HostListDto>;
   [HostSubjects.GET]: Rpc<HostIdRequest, HostDto>;
   [HostSubjects.DELETE]: Rpc<HostIdRequest, { id: string }>;
   [HostSubjects.CAPABILITIES_GET]: Rpc<CapabilitiesRequest, CapabilitySnapshotDto>;
   [HostSubjects.CAPABILITIES_GET_SEED_VIEW]: Rpc<CapabilitiesRequest, SeedHostCapabilityData>;
-  [HostSubjects.CAPABILITIES_HISTORY]: Rpc<HostIdRequest, CapabilityHistoryDto>;
+  [HostSubjects.CAPABILITIES_HISTORY]: Rpc<CapabilityHistoryRequest, CapabilityHistoryDto>;
   [HostSubjects.CAPABILITIES_REFRESH]: Rpc<HostIdRequest, RefreshAcceptedDto>;
-  [HostSubjects.TRAIT_LIST]: Rpc<Record<string, never>, { items: TraitDto[] }>;
+  [HostSubjects.TRAIT_LIST]: Rpc<ListTraitsRequest, TraitListDto>;
   [HostSubjects.TRAIT_GET]: Rpc<{ name: string }, TraitDto>;
   [HostSubjects.CATALOG_PUT]: Rpc<CatalogRequest, CatalogItemDto>;
-  [HostSubjects.CATALOG_LIST]: Rpc<CatalogRequest, { items: CatalogItemDto[] }>;
+  [HostSubjects.CATALOG_LIST]: Rpc<CatalogRequest, { items: CatalogItemDto[]; next_cursor: string | null }>;
   [HostSubjects.CATALOG_GET]: Rpc<CatalogRequest, CatalogItemDto>;
   [HostSubjects.CATALOG_DELETE]: Rpc<CatalogRequest, { name: string }>;
   [HostSubjects.PLACEMENT_CANDIDATES]: Rpc<PlacementRequest, PlacementResultDto>;
 }
 
 interface InspectorRpc {
-  [InspectorSubjects.START]: Rpc<StartInspectionRequest, InspectorStatusDto>;
   [InspectorSubjects.WIRE_KEY]: Rpc<Record<string, never>, WireKeyDto>;
+  [InspectorSubjects.START]: Rpc<StartInspectionRequest, InspectorStatusDto>;
   [InspectorSubjects.STATUS]: Rpc<Record<string, never>, InspectorStatusDto>;
   [InspectorSubjects.ADD]: Rpc<AddVmsRequest, InspectorStatusDto>;
   [InspectorSubjects.STOP]: Rpc<Record<string, never>, InspectorStatusDto>;

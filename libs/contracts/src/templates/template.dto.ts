@@ -10,6 +10,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { PageQuery } from '../common/page';
 import { TRAIT_NAME_PATTERN } from '../hosts/traits';
 
 /** Letters, digits, `.`, `_` and `-`; starts with a letter or digit; 1–63 characters. */
@@ -90,8 +91,8 @@ export class TemplateNameRequest {
   name!: string;
 }
 
-/** Request of `vm-operator.template.list`; no filters yet. */
-export class ListTemplatesRequest {}
+/** Request of `vm-operator.template.list` (query of `GET /templates`): a page of templates by name. */
+export class ListTemplatesRequest extends PageQuery {}
 
 /** A VM template as returned by the API. */
 export class TemplateDto {
@@ -120,10 +121,12 @@ export class TemplateDto {
   required_traits!: string[];
 }
 
-/** Reply of `vm-operator.template.list`, ordered by name. */
+/** Reply of `vm-operator.template.list`: a page, ordered by name. */
 export class TemplateListDto {
   @ApiProperty({ type: [TemplateDto] })
   items!: TemplateDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }
 
 /** Reply of `vm-operator.template.delete`. */

@@ -12,6 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { fieldAlias } from '../common/field-alias';
+import { PageQuery } from '../common/page';
 import { IsResourceId, RESOURCE_ID_API } from '../common/resource-id';
 import { TEMPLATE_NAME_PATTERN } from '../templates/template.dto';
 import { MAX_VM_NICS, VmNicDto, VmNicRequest } from './vm-nic.dto';
@@ -144,8 +145,8 @@ export class VmStopRequest extends VmIdRequest {
   force?: boolean;
 }
 
-/** Query of `GET /vms`. */
-export class ListVmsRequest {
+/** Query of `GET /vms`: a page of VMs, oldest first. */
+export class ListVmsRequest extends PageQuery {
   /** Only VMs in this state. */
   @ApiPropertyOptional({ enum: VM_STATES })
   @IsOptional()
@@ -204,6 +205,8 @@ export class VmDto {
 export class VmListDto {
   @ApiProperty({ type: [VmDto] })
   items!: VmDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Cursor of the next page; null on the last.' })
+  next_cursor!: string | null;
 }
 
 /** Reply to an action: accepted, follow the VM or its events. */

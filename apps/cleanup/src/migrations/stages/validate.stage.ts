@@ -108,7 +108,7 @@ async function startFailover(run: StageRun, failover: FailoverService): Promise<
     nics: m.plan!.nics.map((n) => ({ mac: n.mac })),
     requested_by: failoverRequester(m.id),
   };
-  const existing = (await failover.list({ vm_name: m.target.name, limit: 5 })).find(
+  const existing = (await failover.list({ vm_name: m.target.name, limit: 5 })).items.find(
     (j) => j.requested_by === request.requested_by,
   );
   return existing ?? failover.test(request);

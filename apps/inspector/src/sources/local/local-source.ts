@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { DeviceDto, InspectionResults, VmDto } from '@ferry/contracts';
 import { DeviceSubjects, FerryError, VmSubjects } from '@ferry/contracts';
 import type { FerryClient } from '@ferry/platform';
+import { allPages } from '@ferry/platform';
 import type { DiskInspection, VmDiskInspection } from '../../deep/vm-disk-inspector';
 import { DEFAULT_VM_DISK_INSPECTOR_OPTIONS, VmDiskInspector } from '../../deep/vm-disk-inspector';
 import type { InspectionSource, SnapshotRef } from '../source';
@@ -91,7 +92,7 @@ export class LocalSource implements InspectionSource {
   async open(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     try {
-      await this.client.send(VmSubjects.LIST, {}, { timeoutMs: OPEN_TIMEOUT_MS });
+      await this.client.send(VmSubjects.LIST, { limit: 1 }, { timeoutMs: OPEN_TIMEOUT_MS });
     } catch (err) {
       const message = `vm-operator did not answer: ${(err as Error).message}`;
       if (err instanceof FerryError && (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT')) {
@@ -241,7 +242,9 @@ export class LocalSource implements InspectionSource {
       });
       if (byId) return byId;
     }
-    const { items } = await this.call(() => this.client.send(VmSubjects.LIST, {}, this.timeout()));
+    const items = await allPages((cursor) =>
+      this.call(() => this.client.send(VmSubjects.LIST, { cursor }, this.timeout())),
+    );
     const named = items.filter((vm) => vm.name === vmId);
     if (named.length > 1) throw new VmInspectionError(`${named.length} VMs are named "${vmId}"; use its id`);
     return named[0] ?? null;
