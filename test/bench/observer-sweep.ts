@@ -212,7 +212,8 @@ async function awayFromTicks(http: Http, boot: number, interval: number, margin:
     `observer_sweep: waiting out the background sweep due at ${new Date(tick).toISOString()}\n`,
   );
   await sleep(Math.max(0, tick - Date.now()) + 200);
-  const deadline = Date.now() + 60_000;
+  // A background sweep over 10,000 VMs may itself take longer than a minute (cold image probes).
+  const deadline = Date.now() + Math.max(60_000, 6 * margin);
   for (;;) {
     const status = await http.expect<CoherenceStatusDto>(200, 'GET', STATUS_PATH);
     if (status.last_sweep_at && Date.parse(status.last_sweep_at) > tick) return;
