@@ -34,6 +34,7 @@ import {
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { viewFor } from '../auth/role-view';
 import { ApiErrors } from '../http/api-errors.decorator';
 import { PAGED_LIST, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
@@ -47,11 +48,9 @@ const IF_MATCH = {
     'The disk generation the caller last saw (its ETag); a stale one gets 409 and changes nothing.',
 };
 
-/** The image path is the host's business: admins see it, other roles do not. */
+/** The image path is the host's business: admins see it, other roles do not (as in events). */
 function shown(disk: DiskDto, req: FastifyRequest): DiskDto {
-  if (req.principal?.role === 'admin') return disk;
-  const { path: _path, ...rest } = disk;
-  return rest;
+  return viewFor(req.principal?.role, disk);
 }
 
 /** Disks (seed 004) and their operations (seed 002), served by volume-daemon. */

@@ -1,11 +1,10 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { CloudEvent } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedKey } from '../auth/api-key.guard';
 import { ApiKeysService } from '../auth/api-keys.service';
-import type { Role } from '../auth/roles';
+import { viewFor } from '../auth/role-view';
 import { GatewayConfig } from '../config/gateway.config';
 import { ApiErrors } from '../http/api-errors.decorator';
 import type { EventSubscription } from './event-stream.service';
@@ -22,21 +21,6 @@ function parseLastEventId(value: string | undefined): number | undefined {
     ]);
   }
   return Number(value);
-}
-
-/** The host's business, as in REST (a disk's `path`): only admins see image paths in events. */
-export function eventForRole(event: CloudEvent, role: Role): CloudEvent {
-  return role === 'admin' ? event : { ...event, data: withoutPaths(event.data) };
-}
-
-function withoutPaths(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutPaths);
-  if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>)
-      .filter(([k]) => k !== 'path')
-      .map(([k, v]) => [k, withoutPaths(v)]),
-  );
 }
 
 @ApiTags('events')
@@ -115,7 +99,7 @@ export class EventsController {
     try {
       for await (const streamed of sub) {
         const { seq } = streamed;
-        const event = eventForRole(streamed.event, principal.role);
+        const event = { ...streamed.event, data: viewFor(principal.role, streamed.event.data) };
         if (!raw.write(`id: ${seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)) {
           await new Promise((resolve) => {
             raw.once('drain', resolve);
