@@ -234,6 +234,43 @@ describe('inspector queue (seed 000) through the gateway', () => {
     expect(history.body.items[0]).toMatchObject({ state: 'completed', results: { vmId: a } });
   });
 
+  it('a VM’s history is paged newest first: limit, next_cursor, Link rel=next, and 400 on a forged cursor', async () => {
+    const [a] = ids(1);
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await start([a!], {});
+      await waitState('done');
+      const done = await sse.waitFor((m) => {
+        const d = m.data.data as { vmId?: string; runId?: string; to?: string };
+        return (
+          m.data.type === InspectorEvents.VM_STATE_CHANGED &&
+          d.vmId === a &&
+          d.to === 'completed' &&
+          !runs.includes(d.runId!)
+        );
+      });
+      runs.unshift((done.data.data as { runId: string }).runId);
+    }
+    type History = { vmId: string; items: { runId: string }[]; next_cursor: string | null };
+    const path = `/api/v1/vms/${a}/inspector/history`;
+    const first = await suite.request<History>('GET', `${path}?limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((i) => i.runId)).toEqual(runs.slice(0, 2));
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    expect(first.headers.get('x-next-cursor')).toBe(first.body.next_cursor);
+    const next = /^<([^>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')?.[1];
+    expect(next).toBeDefined();
+    const second = await suite.request<History>('GET', next!);
+    expect(second.body.items.map((i) => i.runId)).toEqual(runs.slice(2));
+    expect(second.body.next_cursor).toBeNull();
+    expect(second.headers.get('link')).toBeNull();
+
+    const forged = Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url');
+    const bad = await suite.request<Problem>('GET', `${path}?cursor=${forged}`);
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION']);
+    expect((await suite.request<Problem>('GET', `${path}?limit=1001`)).status).toBe(400);
+  });
+
   it('a start whose connection fails hides no earlier result (seed 000 clears the old data only after Init)', async () => {
     const [a, b] = ids(2);
     await start([a!, b!], { failVmIds: [b] });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { InspectionHistoryDto, InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
 import {
@@ -8,11 +8,13 @@ import {
   INSPECTOR_VM_ID_PATTERN,
   InspectorStatusDto as InspectorStatusDtoClass,
   InspectorSubjects,
+  PageQuery,
   StartInspectionRequest,
 } from '@ferry/contracts';
 import { FerryClient } from '@ferry/platform';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../http/api-errors.decorator';
+import { PAGED_OBJECT, PAGE_HEADERS, pageItems } from '../http/page-headers';
 import { Idempotent } from '../idempotency/idempotent.decorator';
 import { CredentialSealer } from './credential-sealer';
 
@@ -117,11 +119,19 @@ export class InspectorController {
   @ApiParam({ name: 'id', description: 'The VM id as queued.' })
   @ApiOkResponse({
     type: InspectionHistoryDtoClass,
-    description: 'Every run’s inspection of the VM, newest first.',
+    description: `Every run’s inspection of the VM, newest first. ${PAGED_OBJECT}`,
+    headers: PAGE_HEADERS,
   })
   @ApiErrors(400, 401, 503, 504)
-  history(@Param('id') id: string): Promise<InspectionHistoryDto> {
-    return this.client.send(InspectorSubjects.VM_HISTORY, { id: vmIdOf(id) });
+  async history(
+    @Param('id') id: string,
+    @Query() query: PageQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InspectionHistoryDto> {
+    const history = await this.client.send(InspectorSubjects.VM_HISTORY, { ...query, id: vmIdOf(id) });
+    pageItems(req, reply, query, history);
+    return history;
   }
 
   @Delete(':id/inspector')

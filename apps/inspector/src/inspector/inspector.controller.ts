@@ -8,6 +8,7 @@ import type {
 } from '@ferry/contracts';
 import {
   AddVmsRequest,
+  InspectionHistoryRequest,
   InspectionVmRequest,
   InspectorSubjects,
   StartInspectionRequest,
@@ -59,7 +60,7 @@ export class InspectorController {
   }
 
   @MessagePattern(InspectorSubjects.VM_HISTORY)
-  history(@Payload() req: InspectionVmRequest): Promise<InspectionHistoryDto> {
-    return this.inspector.history(req.id);
+  history(@Payload() req: InspectionHistoryRequest): Promise<InspectionHistoryDto> {
+    return this.inspector.history(req);
   }
 }

@@ -3,14 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type {
   InspectionHistoryDto,
+  InspectionHistoryRequest,
   InspectionSourceType,
   InspectionStatusDto,
   InspectorState,
   InspectorStatusDto,
   StartInspectionRequest,
 } from '@ferry/contracts';
-import { FerryError, INSPECTOR_BUSY_STATES } from '@ferry/contracts';
-import { CredentialsCipher, currentCorrelationId, Transactional, withTimeout } from '@ferry/platform';
+import { decodeCursor, FerryError, INSPECTOR_BUSY_STATES, pageLimit } from '@ferry/contracts';
+import { CredentialsCipher, currentCorrelationId, pageOf, Transactional, withTimeout } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { InspectorConfig } from '../config/inspector.config';
 import type { VcenterSecret } from '@ferry/platform';
@@ -183,11 +184,15 @@ export class InspectorService {
     return entryStatus(entry);
   }
 
-  async history(vmId: string): Promise<InspectionHistoryDto> {
-    const rows = await this.repo.history(vmId);
-    return {
-      vmId,
-      items: rows.map((r) => ({
+  async history(req: InspectionHistoryRequest): Promise<InspectionHistoryDto> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['time', 'uuid']);
+    const limit = pageLimit(req);
+    const rows = await this.repo.history(req.id, limit + 1, after);
+    const page = pageOf(
+      rows,
+      limit,
+      (r) => [r.pageAt, r.runId],
+      (r) => ({
         ...entryStatus(r),
         runId: r.runId,
         source: r.sourceType,
@@ -195,8 +200,9 @@ export class InspectorService {
         queuedAt: r.queuedAt.toISOString(),
         ...(r.startedAt ? { startedAt: r.startedAt.toISOString() } : {}),
         ...(r.finishedAt ? { finishedAt: r.finishedAt.toISOString() } : {}),
-      })),
-    };
+      }),
+    );
+    return { vmId: req.id, ...page };
   }
 
   private async lockCurrentRun(em: EntityManager): Promise<RunRecord> {

@@ -5,6 +5,7 @@ import type {
   InspectionState,
   InspectorState,
 } from '@ferry/contracts';
+import { keysetSql, keysetTime } from '@ferry/platform';
 import type { EntityManager } from 'typeorm';
 import { DataSource } from 'typeorm';
 import type { SnapshotRef } from '../sources/source';
@@ -248,14 +249,23 @@ export class QueueRepository {
     return rows[0] ?? null;
   }
 
-  /** Every run's inspection of a VM, newest first, with its run's source. */
-  async history(vmId: string): Promise<(QueueRecord & { sourceType: InspectionSourceType })[]> {
+  /**
+   * One page of a VM's inspections, newest first by (queued_at, run_id), a unique key (a VM is queued
+   * once per run), after `after` (a cursor's [queued_at, run_id]); `take` rows, with their run's source.
+   */
+  async history(
+    vmId: string,
+    take: number,
+    after: string[] | undefined,
+  ): Promise<(QueueRecord & { sourceType: InspectionSourceType; pageAt: string })[]> {
+    const keyset = keysetSql(['q.queued_at', 'q.run_id'], ['timestamptz', 'uuid'], 2, 'desc');
     return (await this.ds.query(
-      `SELECT ${queueColumns('q')}, r.source_type AS "sourceType"
+      `SELECT ${queueColumns('q')}, r.source_type AS "sourceType", ${keysetTime('q.queued_at')} AS "pageAt"
          FROM inspector.queue q JOIN inspector.runs r ON r.id = q.run_id
-        WHERE q.vm_id = $1 ORDER BY q.queued_at DESC, q.seq DESC LIMIT 100`,
-      [vmId],
-    )) as (QueueRecord & { sourceType: InspectionSourceType })[];
+        WHERE q.vm_id = $1 AND ${keyset.after}
+        ORDER BY ${keyset.orderBy} LIMIT $4`,
+      [vmId, after?.[0] ?? null, after?.[1] ?? null, take],
+    )) as (QueueRecord & { sourceType: InspectionSourceType; pageAt: string })[];
   }
 
   async counts(em: EntityManager, runId: string): Promise<{ pending: number; running: number }> {

@@ -16,6 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageQuery } from '../common/page';
 import type { GuestFacts, LocalDiskFacts } from './guest-facts';
 import type { VsphereVmFacts } from './vsphere-facts';
 
@@ -161,6 +162,13 @@ export class InspectionVmRequest {
   id!: string;
 }
 
+/** `inspector.vm.history`: one page of a VM's inspections, newest first. */
+export class InspectionHistoryRequest extends PageQuery {
+  @IsString()
+  @Matches(INSPECTOR_VM_ID_PATTERN, { message: 'id must be a non-empty VM id' })
+  id!: string;
+}
+
 export class InspectorStatusDto {
   @ApiProperty({ enum: INSPECTOR_STATES })
   state!: InspectorState;
@@ -233,4 +241,7 @@ export class InspectionHistoryDto {
   vmId!: string;
   @ApiProperty({ type: [InspectionHistoryItemDto] })
   items!: InspectionHistoryItemDto[];
+  /** The cursor of the next page; null on the last. */
+  @ApiProperty({ type: String, nullable: true })
+  next_cursor!: string | null;
 }

@@ -98,6 +98,7 @@ import type { HostSubjects } from '../hosts/host.subjects';
 import type {
   AddVmsRequest,
   InspectionHistoryDto,
+  InspectionHistoryRequest,
   InspectionStatusDto,
   InspectionVmRequest,
   InspectorStatusDto,
@@ -228,7 +229,7 @@ interface InspectorRpc {
   [InspectorSubjects.STOP]: Rpc<Record<string, never>, InspectorStatusDto>;
   [InspectorSubjects.VM_STATUS]: Rpc<InspectionVmRequest, InspectionStatusDto>;
   [InspectorSubjects.VM_CANCEL]: Rpc<InspectionVmRequest, InspectionStatusDto>;
-  [InspectorSubjects.VM_HISTORY]: Rpc<InspectionVmRequest, InspectionHistoryDto>;
+  [InspectorSubjects.VM_HISTORY]: Rpc<InspectionHistoryRequest, InspectionHistoryDto>;
   [InspectorSubjects.EXPORT_OPEN]: Rpc<OpenExportRequest, VsphereExportDto>;
   [InspectorSubjects.EXPORT_SESSION]: Rpc<ExportIdRequest, ExportSessionDto>;
   [InspectorSubjects.EXPORT_GET]: Rpc<ExportIdRequest, VsphereExportDto>;
