@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   if (selected('disk_ops')) await benchDiskOps(emit);
   // Seed 002's cleanup of a test failover against the raw QMP and file steps it comes down to.
   if (selected('failover_cleanup')) await benchFailoverCleanup(emit);
-  // The observer's sweep over 1,000 VM and 2,000 disk records, a sample of them real, against its CPU goal.
+  // The observer's sweep over 1,000 VMs with 2,000 disks, then 10,000 with 20,000, a sample of them real, against its interval and CPU goal.
   if (selected('observer_sweep')) await benchObserverSweep(emit);
   // Seed 003's placement over 1,000 discovered hosts against GET /health, and one local discovery.
   if (selected('placement')) await benchPlacement(emit);

@@ -13,9 +13,26 @@ const run = promisify(execFile);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 /** VMs started for real through the API, each with DISKS_PER_VM attached disks. */
 const REAL_VMS = Number(process.env['BENCH_OBSERVER_REAL_VMS'] ?? 10);
-/** VM and disk records in all; those beyond the real ones are seeded rows. */
-const TOTAL_VMS = Number(process.env['BENCH_OBSERVER_VMS'] ?? 1000);
-const TOTAL_DISKS = Number(process.env['BENCH_OBSERVER_DISKS'] ?? 2000);
+interface Size {
+  vms: number;
+  disks: number;
+}
+/**
+ * VM and disk records in all (those beyond the real ones are seeded rows): 1,000 VMs with 2,000 disks,
+ * where the CPU goal is set, and issue 18's 10,000 with 20,000; BENCH_OBSERVER_VMS/DISKS name one size.
+ */
+const SIZES: Size[] =
+  process.env['BENCH_OBSERVER_VMS'] || process.env['BENCH_OBSERVER_DISKS']
+    ? [
+        {
+          vms: Number(process.env['BENCH_OBSERVER_VMS'] ?? 1000),
+          disks: Number(process.env['BENCH_OBSERVER_DISKS'] ?? 2000),
+        },
+      ]
+    : [
+        { vms: 1000, disks: 2000 },
+        { vms: 10_000, disks: 20_000 },
+      ];
 const DISKS_PER_VM = 2;
 /** The issue's bar: a sweep costs at most 20% of one core at a 5 s interval. */
 const INTERVAL_MS = 5000;
@@ -166,7 +183,7 @@ interface Sweep {
 }
 
 /** One sweep through POST /coherence/sweep, with the CPU the processes spent meanwhile. */
-async function sweep(suite: Suite, http: Http): Promise<Sweep> {
+async function sweep(suite: Suite, http: Http, size: Size): Promise<Sweep> {
   const pids = {
     observer: pidOf(suite, 'observer'),
     vmOperator: pidOf(suite, 'vm-operator'),
@@ -177,7 +194,7 @@ async function sweep(suite: Suite, http: Http): Promise<Sweep> {
   const status = await http.expect<CoherenceStatusDto>(200, 'POST', SWEEP_PATH);
   const wall = performance.now() - t0;
   const after = { o: cpuOf(pids.observer), v: cpuOf(pids.vmOperator), d: cpuOf(pids.volumeDaemon) };
-  check(status);
+  check(status, size);
   const children = after.o.children - before.o.children;
   return {
     status,
@@ -190,36 +207,12 @@ async function sweep(suite: Suite, http: Http): Promise<Sweep> {
 }
 
 /** A sweep that did not see every record measures something else. */
-function check(status: CoherenceStatusDto): void {
+function check(status: CoherenceStatusDto, size: Size): void {
   if (status.errors.length) throw new Error(`the sweep had errors: ${status.errors.join('; ')}`);
-  if (status.checked.vms !== TOTAL_VMS || status.checked.disks !== TOTAL_DISKS)
+  if (status.checked.vms !== size.vms || status.checked.disks !== size.disks)
     throw new Error(
-      `the sweep checked ${JSON.stringify(status.checked)}, not ${TOTAL_VMS} VMs and ${TOTAL_DISKS} disks`,
+      `the sweep checked ${JSON.stringify(status.checked)}, not ${size.vms} VMs and ${size.disks} disks`,
     );
-}
-
-/**
- * The observer also sweeps on its own every `interval` (the suite's 60 s) from its boot sweep at
- * `boot`; a POST that came just after such a tick would wait for that sweep and count its CPU. When a
- * tick is due within `margin` (or was that recently), this waits until a sweep has finished after it.
- */
-async function awayFromTicks(http: Http, boot: number, interval: number, margin: number): Promise<void> {
-  const now = Date.now();
-  const last = boot + Math.floor((now - boot) / interval) * interval;
-  const tick = last + interval - now < margin ? last + interval : now - last < margin ? last : undefined;
-  if (tick === undefined) return;
-  process.stderr.write(
-    `observer_sweep: waiting out the background sweep due at ${new Date(tick).toISOString()}\n`,
-  );
-  await sleep(Math.max(0, tick - Date.now()) + 200);
-  // A background sweep over 10,000 VMs may itself take longer than a minute (cold image probes).
-  const deadline = Date.now() + Math.max(60_000, 6 * margin);
-  for (;;) {
-    const status = await http.expect<CoherenceStatusDto>(200, 'GET', STATUS_PATH);
-    if (status.last_sweep_at && Date.parse(status.last_sweep_at) > tick) return;
-    if (Date.now() > deadline) throw new Error('no sweep finished after the background tick');
-    await sleep(100);
-  }
 }
 
 function line(s: Sweep): Record<string, unknown> {
@@ -234,22 +227,27 @@ function line(s: Sweep): Record<string, unknown> {
     goal_pass: s.cpu / INTERVAL_MS <= GOAL_SHARE,
     vm_operator_cpu_ms: ms(s.vmOperatorCpu),
     volume_daemon_cpu_ms: ms(s.volumeDaemonCpu),
+    phases_ms: s.status.phases_ms,
   };
 }
 
 /**
- * The observer's sweep over TOTAL_VMS VM and TOTAL_DISKS disk records (issue: "a sweep costs ≤ 20%
+ * The observer's sweep over each size's VM and disk records (issue: "a sweep costs ≤ 20%
  * of one core at a 5 s interval, with 1,000 VMs"). REAL_VMS of the VMs run for real with their
  * disks, so QMP, pid and qemu-img probes run on them; the rest are seeded rows (see seed()). The
- * observer starts after the seeding, so its boot sweep is the first one (qemu-img on every image,
+ * observer starts after the seeding, so its boot sweep is the first one (every image read once,
  * every finding new): `first_sweep`. The second opens the issues (hysteresis 2): `opening_sweep`,
  * whose events the outbox relay publishes before anything is timed. Then BENCH_RUNS steady sweeps, each a POST /coherence/sweep, with the observer's CPU from /proc
  * (its qemu-img children included), against one core at a 5 s interval.
  */
 export async function benchObserverSweep(emit: (line: Record<string, unknown>) => void): Promise<void> {
+  for (const size of SIZES) await benchOneSize(emit, size);
+}
+
+async function benchOneSize(emit: (line: Record<string, unknown>) => void, size: Size): Promise<void> {
   const realDisks = REAL_VMS * DISKS_PER_VM;
-  const seededVms = TOTAL_VMS - REAL_VMS;
-  const seededDisks = TOTAL_DISKS - realDisks;
+  const seededVms = size.vms - REAL_VMS;
+  const seededDisks = size.disks - realDisks;
   if (seededVms < 0 || seededDisks < 0)
     throw new Error(`BENCH_OBSERVER_VMS/DISKS must be at least ${REAL_VMS}/${realDisks}`);
   // Defaults of a real deployment, as in bench.ts.
@@ -264,8 +262,8 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
     const { diskFiles } = await seed(suite, seededVms, seededDisks, accelerator);
     emit({
       bench: 'observer_sweep_setup',
-      vms: TOTAL_VMS,
-      disks: TOTAL_DISKS,
+      vms: size.vms,
+      disks: size.disks,
       real_vms: REAL_VMS,
       real_disks: realDisks,
       seeded_vms: seededVms,
@@ -278,7 +276,8 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
         'volume.disks: VMs running with no process, disks available with half of their files missing',
     });
 
-    // The suite's observer settings (interval 60 s), started now: its boot sweep is the first sweep.
+    // The suite's observer settings, started now: its boot sweep is the first sweep, and after it the
+    // observer sweeps only when asked (OBSERVER_PERIODIC_SWEEPS=false), so each timed sweep is alone.
     await suite.startService('observer');
     const observer = pidOf(suite, 'observer');
     let first: CoherenceStatusDto | undefined;
@@ -288,9 +287,8 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
       await sleep(50);
       first = await http.expect<CoherenceStatusDto>(200, 'GET', STATUS_PATH);
     }
-    check(first);
+    check(first, size);
     const qemuImg = cpuOf(observer).children;
-    const boot = Date.parse(first.last_sweep_at) - (first.last_duration_ms ?? 0);
     emit({
       bench: 'observer_sweep_first',
       first_sweep_ms: first.last_duration_ms,
@@ -298,9 +296,10 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
       qemu_img_cpu_ms: ms(qemuImg),
       cpu_ms: ms((first.last_cpu_ms ?? 0) + qemuImg),
       image_files: diskFiles + realDisks,
+      phases_ms: first.phases_ms,
     });
 
-    const opening = await sweep(suite, http);
+    const opening = await sweep(suite, http, size);
     // Its issue events are published after it returns; that must not land in the first timed run.
     const relayStart = performance.now();
     const relayCpu = cpuOf(observer).self;
@@ -316,11 +315,9 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
 
     const runs: Sweep[] = [];
     for (let r = 0; r < RUNS; r++) {
-      const margin = Math.max(5000, 3 * Math.max(opening.wall, ...runs.map((s) => s.wall)));
-      await awayFromTicks(http, boot, first.interval_ms, margin);
-      const s = await sweep(suite, http);
+      const s = await sweep(suite, http, size);
       runs.push(s);
-      emit({ bench: 'observer_sweep', run: r + 1, vms: TOTAL_VMS, disks: TOTAL_DISKS, ...line(s) });
+      emit({ bench: 'observer_sweep', run: r + 1, vms: size.vms, disks: size.disks, ...line(s) });
     }
 
     const cpu = median(runs.map((s) => s.cpu));
@@ -328,8 +325,8 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
     emit({
       bench: 'observer_sweep',
       runs: RUNS,
-      vms: TOTAL_VMS,
-      disks: TOTAL_DISKS,
+      vms: size.vms,
+      disks: size.disks,
       real_vms: REAL_VMS,
       wall_ms: ms(median(runs.map((s) => s.wall))),
       duration_ms: duration,
@@ -348,8 +345,16 @@ export async function benchObserverSweep(emit: (line: Record<string, unknown>) =
       skipped: status.skipped,
       open_by_kind: status.open_by_kind,
     });
+    // Issue 18: one sweep per interval at 10,000 VMs and 20,000 disks (BENCH_OBSERVER_VMS/DISKS).
     emit({
-      goal: `observer sweep cpu <= ${GOAL_SHARE * 100}% of one core at a ${INTERVAL_MS} ms interval, ${TOTAL_VMS} VMs`,
+      goal: `observer sweep within its ${INTERVAL_MS} ms interval, ${size.vms} VMs and ${size.disks} disks`,
+      duration_ms: duration,
+      max_duration_ms: Math.max(...runs.map((s) => s.status.last_duration_ms ?? s.wall)),
+      limit_ms: INTERVAL_MS,
+      pass: duration <= INTERVAL_MS,
+    });
+    emit({
+      goal: `observer sweep cpu <= ${GOAL_SHARE * 100}% of one core at a ${INTERVAL_MS} ms interval, ${size.vms} VMs (the goal is set at 1,000)`,
       cpu_share: Number((cpu / INTERVAL_MS).toFixed(3)),
       max_cpu_share: Number((Math.max(...runs.map((s) => s.cpu)) / INTERVAL_MS).toFixed(3)),
       limit: GOAL_SHARE,

@@ -94,6 +94,11 @@ describe('observer (coherence sweeps, real QEMU)', () => {
     expect(status.checked.vms).toBeGreaterThanOrEqual(1);
     expect(status.checked.disks).toBeGreaterThanOrEqual(1);
     expect(status.last_duration_ms).toBeLessThanOrEqual(status.interval_ms);
+    // Where the time went: every phase is reported, and together they are the sweep but for saving it.
+    const phases = status.phases_ms;
+    expect(Object.keys(phases).sort()).toEqual(['book', 'judge', 'probes', 'records', 'repairs']);
+    const sum = Object.values(phases).reduce((a, b) => a + (b ?? 0), 0);
+    expect(sum).toBeLessThanOrEqual(status.last_duration_ms! + 5);
     expect(await issues('')).toEqual([]);
     // A sweep on demand is for admins.
     const operator = await suite.keyWithRole('operator');

@@ -2,6 +2,7 @@ export * from './qmp/qmp-client';
 export * from './qmp/qmp-stdio';
 export * from './img/image-info';
 export * from './img/qemu-img';
+export * from './img/qcow2-header';
 export type {
   HttpSession,
   ImportSourceReason,

@@ -4,7 +4,7 @@ import { CoherenceEvents } from '@ferry/contracts';
 import { EventFactory, Transactional } from '@ferry/platform';
 import type { Judgement } from '../sweep/judge';
 import { findingKey } from '../sweep/finding';
-import type { IssueRow } from './issues.repository';
+import type { ActiveIssue, IssueRow } from './issues.repository';
 import { IssuesRepository, toIssueDto } from './issues.repository';
 
 export interface BookResult {
@@ -32,19 +32,17 @@ export class IssueBook {
       const fresh = j.findings.filter((f) => !active.has(findingKey(f)));
       const seen = j.findings
         .map((f) => ({ row: active.get(findingKey(f)), observed: f.observed }))
-        .filter((s): s is { row: IssueRow; observed: string } => !!s.row);
+        .filter((s): s is { row: ActiveIssue; observed: string } => !!s.row);
       const seenKeys = new Set(j.findings.map(findingKey));
       const gone = [...active.values()].filter(
         (r) => !seenKeys.has(r.key) && j.covered.has(r.kind) && !j.skipped.has(r.subject),
       );
+      const again = (status: string) =>
+        seen.filter((s) => s.row.status === status).map((s) => ({ id: s.row.id, observed: s.observed }));
 
       const inserted = await this.issues.insert(uow.em, fresh, now, hysteresis <= 1);
-      const updated = await this.issues.seenAgain(
-        uow.em,
-        seen.map((s) => ({ id: s.row.id, observed: s.observed })),
-        now,
-        hysteresis,
-      );
+      const updated = await this.issues.seenAgain(uow.em, again('pending'), now, hysteresis, true);
+      await this.issues.seenAgain(uow.em, again('open'), now, hysteresis, false);
       await this.issues.forget(
         uow.em,
         gone.filter((r) => r.status === 'pending').map((r) => r.id),
@@ -54,15 +52,15 @@ export class IssueBook {
         gone.filter((r) => r.status === 'open').map((r) => r.id),
         now,
       );
-      const wasPending = new Set([...active.values()].filter((r) => r.status === 'pending').map((r) => r.id));
-      const opened = [
-        ...inserted.filter((r) => r.status === 'open'),
-        ...updated.filter((r) => r.status === 'open' && wasPending.has(r.id)),
-      ];
-      for (const r of opened)
-        await uow.emit(this.events.create(CoherenceEvents.ISSUE_OPENED, r.id, { issue: toIssueDto(r) }));
-      for (const r of resolved)
-        await uow.emit(this.events.create(CoherenceEvents.ISSUE_RESOLVED, r.id, { issue: toIssueDto(r) }));
+      const opened = [...inserted, ...updated].filter((r) => r.status === 'open');
+      await uow.emitAll([
+        ...opened.map((r) =>
+          this.events.create(CoherenceEvents.ISSUE_OPENED, r.id, { issue: toIssueDto(r) }),
+        ),
+        ...resolved.map((r) =>
+          this.events.create(CoherenceEvents.ISSUE_RESOLVED, r.id, { issue: toIssueDto(r) }),
+        ),
+      ]);
       return { opened, resolved };
     });
   }

@@ -26,6 +26,9 @@ export interface IssueRow {
   repair: IssueRepairDto | null;
 }
 
+/** What booking reads of an active issue. */
+export type ActiveIssue = Pick<IssueRow, 'id' | 'key' | 'kind' | 'subject' | 'status'>;
+
 export function toIssueDto(r: IssueRow): CoherenceIssueDto {
   return {
     id: r.id,
@@ -49,11 +52,11 @@ export function toIssueDto(r: IssueRow): CoherenceIssueDto {
 export class IssuesRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** Pending and open issues, locked for this sweep's transaction. */
-  async active(em: EntityManager): Promise<IssueRow[]> {
+  /** Pending and open issues (what booking needs of them), locked for this sweep's transaction. */
+  async active(em: EntityManager): Promise<ActiveIssue[]> {
     return (await em.query(
-      "SELECT * FROM observer.issues WHERE status IN ('pending','open') FOR UPDATE",
-    )) as IssueRow[];
+      "SELECT id, key, kind, subject, status FROM observer.issues WHERE status IN ('pending','open') FOR UPDATE",
+    )) as ActiveIssue[];
   }
 
   async insert(em: EntityManager, findings: Finding[], now: Date, open: boolean): Promise<IssueRow[]> {
@@ -80,12 +83,17 @@ export class IssuesRepository {
     )) as IssueRow[];
   }
 
-  /** Seen again: count + 1, last seen now, what is observed now; opened when the count reaches `openAt`. Returns the rows after. */
+  /**
+   * Seen again: count + 1, last seen now, what is observed now; a pending issue opens when its count
+   * reaches `openAt`. Returns the rows after when `readBack` (pending issues, which may open); a
+   * steady sweep sees thousands of open issues again, and those are only written.
+   */
   async seenAgain(
     em: EntityManager,
     seen: { id: string; observed: string }[],
     now: Date,
     openAt: number,
+    readBack: boolean,
   ): Promise<IssueRow[]> {
     if (seen.length === 0) return [];
     const [rows] = (await em.query(
@@ -95,10 +103,10 @@ export class IssuesRepository {
          opened_at = CASE WHEN i.status = 'pending' AND i.count + 1 >= $4 THEN $3 ELSE i.opened_at END
        FROM unnest($1::uuid[], $2::text[]) AS u(id, observed)
        WHERE i.id = u.id
-       RETURNING i.*`,
+       ${readBack ? 'RETURNING i.*' : ''}`,
       [seen.map((s) => s.id), seen.map((s) => s.observed), now, openAt],
-    )) as [IssueRow[], number];
-    return rows;
+    )) as [IssueRow[] | undefined, number];
+    return readBack ? (rows ?? []) : [];
   }
 
   async forget(em: EntityManager, ids: string[]): Promise<void> {

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+import type { SweepPhases } from '@ferry/contracts';
+
 export interface SweepState {
   finished_at: Date;
   duration_ms: number;
@@ -8,6 +10,7 @@ export interface SweepState {
   checked: { vms: number; disks: number };
   skipped: number;
   errors: string[];
+  phases_ms: SweepPhases;
 }
 
 /** The last sweep, one row whichever replica ran it. */
@@ -22,10 +25,10 @@ export class SweepStateRepository {
 
   async save(s: SweepState): Promise<void> {
     await this.ds.query(
-      `INSERT INTO observer.sweep_state (id, finished_at, duration_ms, cpu_ms, checked, skipped, errors)
-       VALUES (1, $1, $2, $3, $4, $5, $6)
+      `INSERT INTO observer.sweep_state (id, finished_at, duration_ms, cpu_ms, checked, skipped, errors, phases_ms)
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO UPDATE SET finished_at = $1, duration_ms = $2, cpu_ms = $3, checked = $4,
-         skipped = $5, errors = $6`,
+         skipped = $5, errors = $6, phases_ms = $7`,
       [
         s.finished_at,
         s.duration_ms,
@@ -33,6 +36,7 @@ export class SweepStateRepository {
         JSON.stringify(s.checked),
         s.skipped,
         JSON.stringify(s.errors),
+        JSON.stringify(s.phases_ms),
       ],
     );
   }

@@ -56,6 +56,8 @@ describe('ImageProbe', () => {
     renameSync(next, path);
     expect(await probe.info(path)).toEqual({ format: 'qcow2', virtualSize: 8 * MiB });
     expect(probe.runs).toBe(2);
+    // qemu-img for the raw file; the qcow2 image from its header, in-process.
+    expect(probe.qemuImgRuns).toBe(1);
   });
 
   it('reads a file changed just before qemu-img did again, as its (size, mtime) may lag', async () => {

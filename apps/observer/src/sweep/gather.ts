@@ -32,7 +32,8 @@ export class Gatherer {
     private readonly config: ObserverConfig,
   ) {}
 
-  async observe(errors: string[]): Promise<Observation> {
+  /** `listed` is called once the records are read, before the probes start. */
+  async observe(errors: string[], listed: () => void = () => undefined): Promise<Observation> {
     const [vms, disks] = await Promise.all([
       this.records(
         'vm-operator',
@@ -45,6 +46,7 @@ export class Gatherer {
         errors,
       ),
     ]);
+    listed();
     const limit = this.config.OBSERVER_PROBE_CONCURRENCY;
     const runtimeDir = this.config.VM_RUNTIME_DIR;
 

@@ -4,7 +4,7 @@ import type {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { Injectable, Logger } from '@nestjs/common';
-import type { CoherenceStatusDto } from '@ferry/contracts';
+import type { CoherenceStatusDto, SweepPhases } from '@ferry/contracts';
 import { FerryError } from '@ferry/contracts';
 import { AdvisorySession } from '@ferry/platform';
 import { DataSource } from 'typeorm';
@@ -86,6 +86,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       checked: last?.checked ?? { vms: 0, disks: 0 },
       errors: last?.errors ?? [],
       open_by_kind: openByKind,
+      phases_ms: last?.phases_ms ?? {},
     };
   }
 
@@ -130,9 +131,19 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     const started = performance.now();
     const cpu = process.cpuUsage();
     const errors: string[] = [];
-    const observation = await this.gatherer.observe(errors);
+    const phases: SweepPhases = {};
+    let mark = started;
+    const lap = (phase: keyof SweepPhases) => {
+      const now = performance.now();
+      phases[phase] = Math.round(now - mark);
+      mark = now;
+    };
+    const observation = await this.gatherer.observe(errors, () => lap('records'));
+    lap('probes');
     const judgement = judge(observation);
+    lap('judge');
     const booked = await this.book.record(judgement, this.config.OBSERVER_HYSTERESIS);
+    lap('book');
     const findings = new Map(judgement.findings.map((f) => [findingKey(f), f]));
     for (const issue of booked.opened) {
       this.logger.warn({
@@ -146,6 +157,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     }
     for (const issue of booked.resolved)
       this.logger.log({ msg: 'coherence issue resolved', kind: issue.kind, subject: issue.subject });
+    lap('repairs');
     const used = process.cpuUsage(cpu);
     await this.state.save({
       finished_at: new Date(),
@@ -154,6 +166,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       checked: { vms: observation.vms?.length ?? 0, disks: observation.disks?.length ?? 0 },
       skipped: judgement.skipped.size,
       errors,
+      phases_ms: phases,
     });
   }
 }
