@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,5 +160,54 @@ describe('vm-operator.device.attach confines images to VM_STORAGE_DIRS (NATS, Po
       `path of device "old" is not an image under vm-operator's storage directories`,
     );
     expect(failed.pid).toBeNull();
+  });
+  it('refuses an image that names a file outside them (backing file, data file) or is not the format said', async () => {
+    const vm: VmDto = await client.send(VmSubjects.CREATE, { template: 'tiny', nics: [] });
+    const img = (...args: string[]) => execFileSync('qemu-img', ['create', '-q', ...args]);
+    img('-f', 'qcow2', join(outside, 'base.qcow2'), '1M');
+    img('-f', 'qcow2', '-b', '/etc/passwd', '-F', 'raw', join(store, 'backed-by-etc.qcow2'), '1M');
+    img('-f', 'qcow2', '-b', join(outside, 'base.qcow2'), '-F', 'qcow2', join(store, 'backed-outside.qcow2'));
+    img(
+      '-f',
+      'qcow2',
+      '-o',
+      `data_file=${join(outside, 'data.raw')}`,
+      join(store, 'data-outside.qcow2'),
+      '1M',
+    );
+    img('-f', 'raw', join(store, 'plain.raw'), '1M');
+    img('-f', 'qcow2', join(store, 'base.qcow2'), '1M');
+    img('-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(store, 'backed-inside.qcow2'));
+    const qcow2 = (path: string, deviceId: string) =>
+      client.send(DeviceSubjects.ATTACH, { vmId: vm.id, deviceId, path, format: 'qcow2', readOnly: true });
+
+    for (const name of ['backed-by-etc.qcow2', 'backed-outside.qcow2', 'data-outside.qcow2']) {
+      const err = await failure(qcow2(join(store, name), 'vol-bad'));
+      expect([err.code, err.message]).toEqual([
+        'VALIDATION',
+        `image of device "vol-bad" names a backing or data file outside vm-operator's storage directories`,
+      ]);
+    }
+    // A raw file said to be qcow2 is refused; as raw, QEMU reads its bytes and follows nothing.
+    const notQcow2 = await failure(qcow2(join(store, 'plain.raw'), 'vol-raw'));
+    expect([notQcow2.code, notQcow2.message]).toEqual([
+      'VALIDATION',
+      'image of device "vol-raw" cannot be opened as qcow2',
+    ]);
+    expect((await client.send(DeviceSubjects.LIST, { vmId: vm.id })).items).toEqual([]);
+
+    // A chain inside the storage directory is fine, and so is the raw file as raw.
+    await qcow2(join(store, 'backed-inside.qcow2'), 'vol-chain');
+    await client.send(DeviceSubjects.ATTACH, {
+      vmId: vm.id,
+      deviceId: 'vol-raw',
+      path: join(store, 'plain.raw'),
+      format: 'raw',
+      readOnly: true,
+    });
+    expect((await client.send(DeviceSubjects.LIST, { vmId: vm.id })).items.map((d) => d.deviceId)).toEqual([
+      'vol-chain',
+      'vol-raw',
+    ]);
   });
 });

@@ -42,9 +42,12 @@ export class DevicesService {
     private readonly images: ImagePaths,
   ) {}
 
-  /** Refused before anything is recorded or plugged when the image lies outside VM_STORAGE_DIRS. */
+  /**
+   * Refused before anything is recorded or plugged when the image, or a file it names, lies outside
+   * VM_STORAGE_DIRS, or it is not the format said.
+   */
   async attach(req: AttachDeviceRequest): Promise<AttachedDeviceDto> {
-    await this.images.check(req.path, req.deviceId);
+    await this.images.check(req.path, req.deviceId, req.format);
     const disk: DiskSpec = {
       deviceId: req.deviceId,
       path: req.path,

@@ -94,7 +94,7 @@ export class VmLifecycle {
       await this.deviceOps.settleOverlays(vm.id);
       const disks = await this.devices.list(vm.id);
       // Checked again here: a record older than the check, or a symlink changed since the attach.
-      for (const disk of disks) await this.images.check(disk.path, disk.deviceId);
+      for (const disk of disks) await this.images.check(disk.path, disk.deviceId, disk.format);
       // Bridge, dnsmasq and taps (bridge mode) before QEMU opens the taps; a host that cannot give
       // the VM its network fails the start saying which setting to change, never falls back.
       const nics = await this.network.prepare(vm.id);
