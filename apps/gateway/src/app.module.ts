@@ -6,6 +6,9 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeysController } from './auth/api-keys.controller';
 import { ApiKeysRepository } from './auth/api-keys.repository';
 import { ApiKeysService } from './auth/api-keys.service';
+import { Authenticator } from './auth/credentials';
+import { SessionsController } from './auth/sessions.controller';
+import { SessionsService } from './auth/sessions.service';
 import type { GatewayConfig } from './config/gateway.config';
 import { GATEWAY_DATABASE } from './database/gateway.database';
 import { EventStreamService } from './events/event-stream.service';
@@ -66,10 +69,13 @@ export class AppModule {
         QosPoliciesController,
         EventsController,
         ApiKeysController,
+        SessionsController,
       ],
       providers: [
         ApiKeysRepository,
         ApiKeysService,
+        SessionsService,
+        Authenticator,
         IdempotencyRepository,
         IdempotencyInterceptor,
         EventStreamService,

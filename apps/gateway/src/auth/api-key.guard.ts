@@ -4,7 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { FerryError } from '@ferry/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimits } from '../http/rate-limits';
-import { ApiKeysService } from './api-keys.service';
+import { Authenticator, presentedCredential } from './credentials';
 import type { Principal, Role } from './roles';
 import { PUBLIC_ROUTE, REQUIRED_ROLE, roleAllows } from './roles';
 
@@ -14,20 +14,12 @@ declare module 'fastify' {
   }
 }
 
-/** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-export function presentedKey(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
-  const header = req.headers['x-api-key'];
-  return typeof header === 'string' ? header.trim() : undefined;
-}
-
 /** Reads need viewer and changes need operator, unless the route says otherwise. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeysService,
+    private readonly auth: Authenticator,
     private readonly limits: RateLimits,
   ) {}
 
@@ -35,9 +27,13 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const key = presentedKey(req);
-    if (!key) throw new FerryError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
-    const principal = await this.keys.authenticate(key);
+    const credential = presentedCredential(req);
+    if (!credential)
+      throw new FerryError(
+        'UNAUTHENTICATED',
+        'an API key is required (Authorization: Bearer <key>), or a session (POST /api/v1/session)',
+      );
+    const principal = await this.auth.authenticate(req, credential);
     this.limits.key(principal.keyId, ctx.switchToHttp().getResponse<FastifyReply>());
     const required =
       this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ??

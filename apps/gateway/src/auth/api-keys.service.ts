@@ -46,24 +46,36 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async authenticate(presented: string): Promise<Principal> {
     const id = parseApiKeyId(presented);
     if (!id) throw new FerryError('UNAUTHENTICATED', 'malformed API key');
-    const now = Date.now();
-    let entry = this.cache.get(id);
-    if (!entry || entry.expires <= now) {
-      if ((this.unknown.get(id) ?? 0) > now)
-        throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
-      const key = await this.keys.findActive(id);
-      if (!key) {
-        this.cache.delete(id);
-        this.rememberUnknown(id, now);
-        throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
-      }
-      entry = { key, expires: now + this.config.API_KEY_CACHE_TTL_MS };
-      this.cache.set(id, entry);
-    }
-    if (!hashesEqual(hashApiKey(presented), entry.key.secretHash)) {
+    const key = await this.active(id);
+    if (!hashesEqual(hashApiKey(presented), key.secretHash)) {
       throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
     }
-    return { keyId: id, name: entry.key.name, role: entry.key.role };
+    return { keyId: id, name: key.name, role: key.role };
+  }
+
+  /**
+   * The principal of key `id`, already verified (a session made from it): UNAUTHENTICATED once the
+   * key is revoked, within API_KEY_CACHE_TTL_MS on other replicas.
+   */
+  async principalOf(id: string): Promise<Principal> {
+    const key = await this.active(id);
+    return { keyId: id, name: key.name, role: key.role };
+  }
+
+  private async active(id: string): Promise<ApiKeyEntity> {
+    const now = Date.now();
+    const entry = this.cache.get(id);
+    if (entry && entry.expires > now) return entry.key;
+    if ((this.unknown.get(id) ?? 0) > now)
+      throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
+    const key = await this.keys.findActive(id);
+    if (!key) {
+      this.cache.delete(id);
+      this.rememberUnknown(id, now);
+      throw new FerryError('UNAUTHENTICATED', 'unknown or revoked API key');
+    }
+    this.cache.set(id, { key, expires: now + this.config.API_KEY_CACHE_TTL_MS });
+    return key;
   }
 
   private rememberUnknown(id: string, now: number): void {

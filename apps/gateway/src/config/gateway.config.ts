@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PlatformConfig } from '@ferry/platform';
 
 export class GatewayConfig extends PlatformConfig {
@@ -90,6 +90,17 @@ export class GatewayConfig extends PlatformConfig {
   @Min(0)
   @Max(600_000)
   API_KEY_CACHE_TTL_MS = 30_000;
+
+  /** How long a browser session (POST /session) lasts, ms; its key's revocation ends it sooner. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60_000)
+  @Max(30 * 24 * 3_600_000)
+  SESSION_TTL_MS = 8 * 3_600_000;
+
+  /** `Secure` on the session cookie: `auto` when the request came over HTTPS, or `true`/`false`. */
+  @IsIn(['auto', 'true', 'false'])
+  SESSION_COOKIE_SECURE: 'auto' | 'true' | 'false' = 'auto';
 
   /** How long an Idempotency-Key is remembered, in hours. */
   @Type(() => Number)

@@ -2,8 +2,8 @@ import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { FerryError } from '@ferry/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { presentedKey } from '../auth/api-key.guard';
-import { ApiKeysService } from '../auth/api-keys.service';
+import { presentedCredential } from '../auth/credentials';
+import { Authenticator } from '../auth/credentials';
 import { viewFor } from '../auth/role-view';
 import { GatewayConfig } from '../config/gateway.config';
 import { ApiErrors } from '../http/api-errors.decorator';
@@ -30,7 +30,7 @@ export class EventsController {
 
   constructor(
     private readonly events: EventStreamService,
-    private readonly keys: ApiKeysService,
+    private readonly auth: Authenticator,
     private readonly config: GatewayConfig,
   ) {}
 
@@ -51,7 +51,7 @@ export class EventsController {
   ): Promise<void> {
     const afterSeq = parseLastEventId(lastEventId);
     const principal = req.principal!;
-    const presented = presentedKey(req)!;
+    const presented = presentedCredential(req)!;
     const open = this.openPerKey.get(principal.keyId) ?? 0;
     if (open >= this.config.EVENTS_MAX_STREAMS_PER_KEY) {
       void reply.header('retry-after', '5');
@@ -89,9 +89,9 @@ export class EventsController {
     // The key is checked again while the stream runs: a revoked key's stream ends. A database that is
     // down does not end it (authenticate answers UNAVAILABLE, not UNAUTHENTICATED).
     const recheck = setInterval(() => {
-      this.keys.authenticate(presented).catch((err: FerryError) => {
+      this.auth.principalOf(presented).catch((err: FerryError) => {
         if (err.code !== 'UNAUTHENTICATED') return;
-        raw.write('event: revoked\ndata: {"detail":"the API key was revoked"}\n\n');
+        raw.write('event: revoked\ndata: {"detail":"the API key was revoked, or the session ended"}\n\n');
         sub.close();
       });
     }, this.recheckMs());

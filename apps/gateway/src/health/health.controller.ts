@@ -4,8 +4,8 @@ import type { DependencyCheck, HealthReport, ServiceName } from '@ferry/contract
 import { SERVICE_NAMES, healthSubject } from '@ferry/contracts';
 import { FerryClient, HealthService } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { presentedKey } from '../auth/api-key.guard';
-import { ApiKeysService } from '../auth/api-keys.service';
+import { presentedCredential } from '../auth/credentials';
+import { Authenticator } from '../auth/credentials';
 import { Public } from '../auth/roles';
 import { GatewayConfig } from '../config/gateway.config';
 
@@ -39,7 +39,7 @@ export class HealthController {
   constructor(
     private readonly client: FerryClient,
     private readonly health: HealthService,
-    private readonly keys: ApiKeysService,
+    private readonly auth: Authenticator,
     private readonly config: GatewayConfig,
   ) {}
 
@@ -64,9 +64,9 @@ export class HealthController {
   }
 
   private async authenticated(req: FastifyRequest): Promise<boolean> {
-    const key = presentedKey(req);
-    if (!key) return false;
-    return this.keys.authenticate(key).then(
+    const credential = presentedCredential(req);
+    if (!credential) return false;
+    return this.auth.principalOf(credential).then(
       () => true,
       () => false,
     );
