@@ -22,11 +22,8 @@ function addRootRoutes(document: OpenAPIObject): void {
   }
 }
 
-/**
- * The OpenAPI document, generated from the DTOs: JSON at /api/openapi.json, the same document in YAML
- * at /openapi.yaml (where seed 004 serves it), and its UI at /api/docs.
- */
-export function setupOpenApi(app: INestApplication): void {
+/** The OpenAPI document, generated from the controllers and DTOs (also offline: tools/gen-console-api.js). */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Ferry')
     .setDescription(
@@ -45,7 +42,15 @@ export function setupOpenApi(app: INestApplication): void {
     .build();
   const document = SwaggerModule.createDocument(app, config);
   addRootRoutes(document);
-  SwaggerModule.setup('api/docs', app, document, {
+  return document;
+}
+
+/**
+ * The OpenAPI document: JSON at /api/openapi.json, the same document in YAML at /openapi.yaml (where
+ * seed 004 serves it), and its UI at /api/docs.
+ */
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('api/docs', app, openApiDocument(app), {
     jsonDocumentUrl: 'api/openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
     useGlobalPrefix: false,

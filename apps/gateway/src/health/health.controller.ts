@@ -22,6 +22,41 @@ export interface SuiteHealthSummary {
   services: Partial<Record<ServiceName, { status: string }>>;
 }
 
+const CHECK_SCHEMA = {
+  type: 'object',
+  required: ['ok'],
+  properties: {
+    ok: { type: 'boolean' },
+    latencyMs: { type: 'number' },
+    error: { type: 'string', description: 'Why it failed (with a key only).' },
+  },
+};
+const REPORT_SCHEMA = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    service: { type: 'string' },
+    status: { type: 'string', enum: ['ok', 'degraded', 'down'] },
+    uptimeSeconds: { type: 'number' },
+    checks: {
+      type: 'object',
+      additionalProperties: CHECK_SCHEMA,
+      description: 'postgres, nats, … (with a key only)',
+    },
+    error: { type: 'string', description: 'Why the service did not answer (with a key only).' },
+  },
+};
+/** The body of GET /health, for the OpenAPI document (SuiteHealth, or SuiteHealthSummary without a key). */
+const SUITE_HEALTH_SCHEMA = {
+  type: 'object',
+  required: ['status', 'gateway', 'services'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'degraded'] },
+    gateway: REPORT_SCHEMA,
+    services: { type: 'object', additionalProperties: REPORT_SCHEMA, description: 'By service name.' },
+  },
+};
+
 /** How long a keyless answer is reused: however often it is called, at most one fan-out a second. */
 const SUMMARY_TTL_MS = 1000;
 
@@ -51,8 +86,14 @@ export class HealthController {
       'Without a key: the status of the gateway and of each service, reused for up to a second. With any valid key: every dependency check and error text, checked afresh.',
     security: [],
   })
-  @ApiOkResponse({ description: 'Every service answered and every dependency is up.' })
-  @ApiServiceUnavailableResponse({ description: 'Something is down; the body says what.' })
+  @ApiOkResponse({
+    description: 'Every service answered and every dependency is up.',
+    schema: SUITE_HEALTH_SCHEMA,
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'Something is down; the body says what.',
+    schema: SUITE_HEALTH_SCHEMA,
+  })
   async suite(
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
