@@ -17,6 +17,8 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/tsconfig.base.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist/apps dist/apps
+# The web console: static files the gateway serves at /.
+COPY --from=build /app/dist/console dist/console
 COPY --from=build /app/dist/libs/contracts dist/libs/contracts
 COPY --from=build /app/dist/libs/guest dist/libs/guest
 COPY --from=build /app/dist/libs/platform dist/libs/platform

@@ -42,6 +42,9 @@ command -v virsh >/dev/null && { command -v libvirtd >/dev/null || [ -x /usr/sbi
   log "installing libvirt-clients, libvirt-daemon and libvirt-daemon-driver-qemu"
   apt_install libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
 }
+# The web console's browser test (test/e2e/console.e2e-spec.ts): Debian's chromium, driven by
+# playwright-core (no browser download).
+command -v chromium >/dev/null || { log "installing chromium"; apt_install chromium; }
 # ssh: libvirt's qemu+ssh:// transport (host-capability's e2e test reaches a refused port through it).
 command -v ssh >/dev/null || { log "installing openssh-client"; apt_install openssh-client; }
 # The inspector: libguestfs (virt-inspector, guestfish) and what its tests build guest images with

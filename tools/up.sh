@@ -69,6 +69,7 @@ for _ in $(seq 1 100); do
   if curl -fsS "$url/health" >/dev/null 2>&1; then
     echo "Ferry is up."
     echo "  gateway:   $url"
+    echo "  console:   http://127.0.0.1:$PORT/   (sign in with the admin key)"
     echo "  API docs:  http://127.0.0.1:$PORT/api/docs"
     echo "  admin key: $FERRY_ADMIN_API_KEY"
     echo "  logs:      $STATE/logs/   stop with: npm run down"

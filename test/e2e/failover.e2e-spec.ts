@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { DiskDto, FailoverJobDto, FailoverJobStatus, VmDto, VolumeOperationDto } from '@ferry/contracts';
 import { volumeDeviceId } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import { qmpBlockDevices } from '../support/qmp';
+import { holdImage } from '../support/hold-image';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
@@ -311,17 +311,8 @@ describe('test failover and cleanup (cleanup service, real QEMU)', () => {
     await suite.request('POST', `/api/v1/vms/${testVmId}/actions/stop`);
     await suite.waitForVmState(testVmId, 'stopped');
     const path = (await suite.request<DiskDto>('GET', `/api/v1/disks/${disks[0]!.id}`)).body.path!;
-    const stray = spawn('qemu-io', ['-f', 'qcow2', path], { stdio: ['pipe', 'ignore', 'ignore'] });
-    const strayExit = new Promise((r) => stray.once('exit', r));
+    const release = await holdImage(path);
     try {
-      await eventually(() => {
-        try {
-          execFileSync('qemu-img', ['info', path], { stdio: 'pipe' });
-          return undefined;
-        } catch {
-          return true; // locked
-        }
-      });
       expect((await startCleanup(name)).status).toBe(202);
       const failed = await waitJob(started.body.id, 'cleanup_failed', 120_000);
       expect(failed.error!.message).toMatch(/lock/);
@@ -351,8 +342,7 @@ describe('test failover and cleanup (cleanup service, real QEMU)', () => {
       expect(await onAppliance(disks)).toEqual([0, 1]);
       expect((await suite.request('GET', `/api/v1/vms/${testVmId}`)).status).toBe(200);
     } finally {
-      stray.kill('SIGKILL');
-      await strayExit;
+      await release();
     }
 
     const resumed = await suite.request<FailoverJobDto>(

@@ -5,6 +5,7 @@ import { closeOnSignals, createValidationPipe, migrateIfAsked, prepare, runMain 
 import { AppModule } from './app.module';
 import { GatewayConfig } from './config/gateway.config';
 import { GATEWAY_DATABASE } from './database/gateway.database';
+import { serveConsole } from './http/console';
 import { acceptJsonBodies, createGatewayAdapter } from './http/http-server';
 import { setupOpenApi } from './openapi';
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   app.useGlobalPipes(createValidationPipe());
   acceptJsonBodies(app, config);
   setupOpenApi(app);
+  serveConsole(app, config, logger);
   closeOnSignals(app, config.SHUTDOWN_GRACE_MS, logger);
   await app.listen(config.PORT, config.HOST);
   logger.log({ msg: 'ready', url: `http://${config.HOST}:${config.PORT}/api/v1` }, 'Bootstrap');

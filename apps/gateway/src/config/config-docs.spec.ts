@@ -28,7 +28,7 @@ describe('README configuration table, the other way round', () => {
       // Benchmark settings are read by the bench itself.
       ...readdirSync(join(root, 'test/bench')).map((f) => readFileSync(join(root, 'test/bench', f), 'utf8')),
     ].join('\n');
-    const scripts = new Set(['TEST_PG_URL', 'TEST_NATS_URL', 'NATS_SERVER_BIN']);
+    const scripts = new Set(['TEST_PG_URL', 'TEST_NATS_URL', 'NATS_SERVER_BIN', 'CHROMIUM_BIN']);
     expect(
       [...readmeVariables()].filter((v) => !scripts.has(v) && !new RegExp(`\\b${v}\\b`).test(sources)),
     ).toEqual([]);

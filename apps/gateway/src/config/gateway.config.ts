@@ -91,6 +91,11 @@ export class GatewayConfig extends PlatformConfig {
   @Max(600_000)
   API_KEY_CACHE_TTL_MS = 30_000;
 
+  /** The web console's built files, served at `/`; empty: where `npm run build` puts them (dist/console). */
+  @IsOptional()
+  @Matches(/^(\/[^\0]*)?$/, { message: 'must be an absolute path' })
+  CONSOLE_DIR = '';
+
   /** How long a browser session (POST /session) lasts, ms; its key's revocation ends it sooner. */
   @Type(() => Number)
   @IsInt()

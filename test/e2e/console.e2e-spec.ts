@@ -1,0 +1,199 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
+import { randomName } from '@ferry/testing';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { holdImage } from '../support/hold-image';
+import { Suite } from '../support/suite';
+
+/** Screenshots of the main views, kept as test artefacts (CI keeps tmp/). */
+const SHOTS = join(__dirname, '../../tmp/console-screenshots');
+/** Debian's chromium, as tools/ensure-infra.sh installs it; playwright-core downloads no browser. */
+const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
+
+/**
+ * The web console in a real browser against the real suite (issue 19): sign in with a key, make a
+ * template and a VM and start it, run a test failover, press cleanup, confirm, watch the progress bar
+ * move through the steps to the success notification; a cleanup that fails (an image held by another
+ * process) shows its report and a resume button; a viewer sees no cleanup button.
+ */
+describe('web console (Playwright, Debian chromium)', () => {
+  let suite: Suite;
+  let browser: Browser;
+  const template = randomName('tpl');
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    suite = await Suite.start(['vm-operator', 'volume-daemon', 'cleanup', 'gateway']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Root in a container: Chromium's sandbox needs user namespaces it may not get.
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      timeout: 60_000,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await suite?.dispose();
+  });
+
+  async function signIn(key: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${suite.gatewayUrl}/`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('connection').getByText('Live').waitFor();
+    // No key in the page's storage: only the HttpOnly cookie holds the session.
+    // (Browser-side code is passed as text: this project's types have no DOM.)
+    const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage, ...sessionStorage })');
+    expect(stored).not.toContain(key);
+    expect(await page.evaluate<string>('document.cookie')).toBe('');
+    return page;
+  }
+
+  /** `count` volumes named `<name>-disk<N>` attached to the appliance: a VM migrated there. */
+  async function migratedVm(appliance: VmDto, count: number): Promise<{ name: string; disks: DiskDto[] }> {
+    const name = randomName('src');
+    const disks: DiskDto[] = [];
+    for (let i = 0; i < count; i++) {
+      const disk = (
+        await suite.request<DiskDto>('POST', '/api/v1/disks', { body: { name: `${name}-disk${i}`, size: 1 } })
+      ).body;
+      const op = await suite.request<VolumeOperationDto>('POST', `/api/v1/disks/${disk.id}/attach`, {
+        body: { vmId: appliance.id },
+      });
+      expect(await suite.waitForOperation(op.body.id)).toMatchObject({ status: 'completed' });
+      disks.push(disk);
+    }
+    return { name, disks };
+  }
+
+  const jobRow = (page: Page, vm: string) => page.getByTestId(`job-${vm}`);
+  const jobStatus = (page: Page, vm: string, status: string) =>
+    jobRow(page, vm)
+      .getByTestId('job-status')
+      .getByText(status, { exact: true })
+      .waitFor({ timeout: 120_000 });
+
+  async function startFailover(page: Page, vm: string): Promise<void> {
+    await page.getByLabel('Source VM').fill(vm);
+    await page.getByLabel('Template').fill(template);
+    await page.getByRole('button', { name: 'Test failover' }).click();
+    await jobStatus(page, vm, 'test_active');
+  }
+
+  /** Presses Cleanup, checks what the dialog says will happen, and confirms. */
+  async function cleanUp(page: Page, vm: string, disks: DiskDto[]): Promise<void> {
+    await jobRow(page, vm).getByRole('button', { name: 'Cleanup' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const said = await dialog.innerText();
+    expect(said).toMatch(/powered off/);
+    for (const d of disks) expect(said).toContain(d.name);
+    expect(said).toContain(`appliance VM ${Suite.APPLIANCE}`);
+    expect(said).toMatch(/is deleted/);
+    await page.screenshot({ path: join(SHOTS, 'failover-cleanup-dialog.png') });
+    await dialog.getByRole('button', { name: 'Clean up' }).click();
+  }
+
+  it('signs in, makes a template and a VM and starts it, fails over and cleans up with live progress', async () => {
+    const page = await signIn(suite.adminKey);
+    await page.screenshot({ path: join(SHOTS, 'health.png') });
+
+    // Template and VM (the appliance, which test failovers take volumes from), made in the browser.
+    await page.goto(`${suite.gatewayUrl}/#/vms`);
+    await page.getByLabel('Template name').fill(template);
+    await page.getByRole('button', { name: 'Create template' }).click();
+    await page.getByLabel('Templates').getByText(template, { exact: true }).waitFor();
+    await page.getByLabel('VM name').fill(Suite.APPLIANCE);
+    await page.getByLabel('From template').fill(template);
+    await page.getByRole('button', { name: 'Create VM' }).click();
+    const row = page.getByTestId(`vm-${Suite.APPLIANCE}`);
+    await row.getByRole('button', { name: 'Start' }).click();
+    await row.getByText('running', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: join(SHOTS, 'vms.png') });
+    const appliance = (await suite.request<VmDto[]>('GET', '/api/v1/vms')).body.find(
+      (v) => v.name === Suite.APPLIANCE,
+    )!;
+    expect(appliance.state).toBe('running');
+
+    const { name, disks } = await migratedVm(appliance, 2);
+    await page.goto(`${suite.gatewayUrl}/#/failover`);
+    await startFailover(page, name);
+
+    // Every value the cleanup's progress bar shows, as the browser renders it.
+    await page.evaluate(`(() => {
+      const seen = (window.seen = []);
+      const record = () => {
+        for (const bar of document.querySelectorAll('[data-testid="job-progress"][data-phase="cleanup"]')) {
+          const v = Number(bar.querySelector('[role="progressbar"]').getAttribute('aria-valuenow'));
+          if (seen[seen.length - 1] !== v) seen.push(v);
+        }
+      };
+      record();
+      new MutationObserver(record).observe(document.body, { subtree: true, attributes: true, childList: true });
+    })()`);
+    await cleanUp(page, name, disks);
+    await jobRow(page, name).getByTestId('job-status').getByText('cleanup_running').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'failover-cleanup-running.png') });
+    await page.getByText(`Cleanup of ${name} completed`).waitFor({ timeout: 120_000 });
+    await jobStatus(page, name, 'cleanup_completed');
+    await page.screenshot({ path: join(SHOTS, 'failover-cleanup-completed.png') });
+    const seen = await page.evaluate<number[]>('window.seen');
+    // From 0 through several steps to 100, never backwards: fed by step-changed events, not a reload.
+    expect(seen[0]).toBe(0);
+    expect(seen[seen.length - 1]).toBe(100);
+    expect(new Set(seen).size).toBeGreaterThanOrEqual(4);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    await page.context().close();
+  }, 300_000);
+
+  it('shows a failed cleanup’s per-volume report and resumes it; a viewer sees no cleanup button', async () => {
+    const appliance = (await suite.request<VmDto[]>('GET', '/api/v1/vms')).body.find(
+      (v) => v.name === Suite.APPLIANCE,
+    )!;
+    const { name, disks } = await migratedVm(appliance, 2);
+    const page = await signIn(suite.adminKey);
+    await page.goto(`${suite.gatewayUrl}/#/failover`);
+    await startFailover(page, name);
+
+    // A viewer, signed in meanwhile, sees the job and no button it may not press.
+    const viewer = await signIn(await suite.keyWithRole('viewer'));
+    await viewer.goto(`${suite.gatewayUrl}/#/failover`);
+    await jobStatus(viewer, name, 'test_active');
+    expect(await viewer.getByRole('button', { name: 'Cleanup' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Test failover' }).count()).toBe(0);
+    await viewer.screenshot({ path: join(SHOTS, 'failover-viewer.png') });
+    await viewer.context().close();
+
+    // The test VM stopped, then a stray process opens one image: the appliance's attach really fails.
+    const job = (
+      await suite.request<{ test_vm_id: string; vm_name: string }[]>('GET', '/api/v1/failover/jobs')
+    ).body.find((j) => j.vm_name === name)!;
+    await suite.request('POST', `/api/v1/vms/${job.test_vm_id}/actions/stop`);
+    await suite.waitForVmState(job.test_vm_id, 'stopped');
+    const path = (await suite.request<DiskDto>('GET', `/api/v1/disks/${disks[0]!.id}`)).body.path!;
+    const release = await holdImage(path);
+    try {
+      await cleanUp(page, name, disks);
+      await jobStatus(page, name, 'cleanup_failed');
+      await page.getByText(`Cleanup of ${name} failed`).waitFor();
+      const report = page.getByTestId('cleanup-report');
+      await report.getByText(disks[0]!.name, { exact: true }).waitFor();
+      expect(await report.innerText()).toContain('attached to no VM (error)');
+      expect(await report.innerText()).toMatch(/resume/);
+      await page.screenshot({ path: join(SHOTS, 'failover-cleanup-failed.png') });
+    } finally {
+      await release();
+    }
+    await jobRow(page, name).getByRole('button', { name: 'Resume cleanup' }).click();
+    await page.getByText(`Cleanup of ${name} completed`).waitFor({ timeout: 120_000 });
+    await jobStatus(page, name, 'cleanup_completed');
+    expect(await page.getByTestId('cleanup-report').count()).toBe(0);
+    await page.context().close();
+  }, 300_000);
+});
