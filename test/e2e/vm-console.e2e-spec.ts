@@ -135,11 +135,16 @@ describe('VM serial console (vm-operator.vm.console, GET /vms/{id}/console; real
       expect(Buffer.byteLength(tail.body.text)).toBeLessThanOrEqual(32);
 
       // The next start begins a fresh log; the boot before it stays readable as `previous`.
+      // The start is accepted (202) before it runs: until it has rotated the log, the current log is
+      // still the first boot's, which would match any pattern of the second. Wait for the rotation.
       expect((await suite.request('POST', `/api/v1/vms/${vm.id}/actions/start`)).status).toBe(202);
+      const previous = await eventually(async () => {
+        const p = await consoleOf(vm.id, '?boot=previous');
+        return p.body.text ? p : undefined;
+      }, BOOT_TIMEOUT_MS);
+      expect(previous.body.text).toBe(json.body.text);
       const second = await waitForConsole(vm.id, FSTAB_RESULT);
       expect(count(second.text, BOOT_OK_MARKER)).toBe(1);
-      const previous = await consoleOf(vm.id, '?boot=previous');
-      expect(previous.body.text).toBe(json.body.text);
       await suite.waitForVmState(vm.id, 'stopped', BOOT_TIMEOUT_MS);
     },
     BOOT_TEST_TIMEOUT_MS,
