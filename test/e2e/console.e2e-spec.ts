@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
-import { randomName } from '@ferry/testing';
+import { eventually, randomName } from '@ferry/testing';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { holdImage } from '../support/hold-image';
@@ -25,7 +25,7 @@ describe('web console (Playwright, Debian chromium)', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    suite = await Suite.start(['vm-operator', 'volume-daemon', 'cleanup', 'gateway']);
+    suite = await Suite.start(['vm-operator', 'volume-daemon', 'cleanup', 'observer', 'gateway']);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Root in a container: Chromium's sandbox needs user namespaces it may not get.
@@ -143,6 +143,21 @@ describe('web console (Playwright, Debian chromium)', () => {
     await page.getByText(`Cleanup of ${name} completed`).waitFor({ timeout: 120_000 });
     await jobStatus(page, name, 'cleanup_completed');
     await page.screenshot({ path: join(SHOTS, 'failover-cleanup-completed.png') });
+
+    // The observer's sweeps against their interval, drawn; an admin may sweep now and see one more.
+    await page.goto(`${suite.gatewayUrl}/#/coherence`);
+    const sweeps = page.getByRole('img', {
+      name: /^Duration of the last \d+ sweeps against the 5000 ms interval$/,
+    });
+    await sweeps.waitFor();
+    const count = async () =>
+      Number(/last (\d+) sweeps/.exec((await sweeps.getAttribute('aria-label'))!)![1]);
+    const before = await count();
+    await page.getByRole('button', { name: 'Sweep now' }).click();
+    await eventually(async () => ((await count()) === before + 1 ? true : undefined));
+    await page.screenshot({ path: join(SHOTS, 'coherence.png') });
+    await page.goto(`${suite.gatewayUrl}/#/migrations`);
+    await page.getByRole('grid', { name: 'Migrations' }).waitFor();
     const seen = await page.evaluate<number[]>('window.seen');
     // From 0 through several steps to 100, never backwards: fed by step-changed events, not a reload.
     expect(seen[0]).toBe(0);
@@ -196,4 +211,66 @@ describe('web console (Playwright, Debian chromium)', () => {
     expect(await page.getByTestId('cleanup-report').count()).toBe(0);
     await page.context().close();
   }, 300_000);
+});
+
+describe('web console: hosts, placement and inspections (Playwright, Debian chromium)', () => {
+  let suite: Suite;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    suite = await Suite.start(['vm-operator', 'host-capability', 'inspector', 'gateway']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await suite?.dispose();
+  });
+
+  it('shows the local host’s facts with their sources, explains a placement refusal, and queues an inspection', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${suite.gatewayUrl}/#/hosts`);
+    await page.getByLabel('API key').fill(suite.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // The local host, discovered: its facts by category, each with where it came from.
+    const hosts = page.getByRole('grid', { name: 'Hosts' });
+    await hosts.getByText('ready', { exact: true }).waitFor({ timeout: 90_000 });
+    await hosts.getByRole('button', { name: 'Facts and history' }).first().click();
+    await page.getByRole('button', { name: /^cpu \(\d+\)$/ }).click();
+    const cpu = page.getByRole('grid', { name: 'cpu facts' });
+    await cpu.waitFor();
+    expect(await cpu.innerText()).toMatch(/\/proc\/cpuinfo|lscpu|QMP|virsh/);
+
+    // Placement with a trait no host has (a custom one, made for this): the host is rejected, and
+    // the reason names the trait.
+    expect(
+      (await suite.request('POST', '/api/v1/traits', { body: { name: 'CUSTOM_NOBODY_HAS_THIS' } })).status,
+    ).toBe(201);
+    await page.getByLabel('Required traits').fill('CUSTOM_NOBODY_HAS_THIS');
+    await page.getByRole('button', { name: 'Find hosts' }).click();
+    const verdict = page.getByRole('grid', { name: 'Placement result' });
+    await verdict.getByText('rejected').first().waitFor();
+    expect(await verdict.innerText()).toContain('CUSTOM_NOBODY_HAS_THIS');
+    await page.screenshot({ path: join(SHOTS, 'hosts.png'), fullPage: true });
+
+    // An inspection of local VMs, one of which does not exist: the queue shows each VM's outcome live.
+    await page.goto(`${suite.gatewayUrl}/#/inspections`);
+    await page.getByRole('button', { name: 'Local VMs' }).click();
+    await page.getByLabel('VM ids, in order').fill('no-such-vm-1, no-such-vm-2');
+    await page.getByRole('button', { name: 'Inspect' }).click();
+    const queue = page.getByRole('grid', { name: 'Inspection queue' });
+    await queue.getByText('no-such-vm-2').waitFor();
+    await eventually(
+      async () => ((await queue.getByText(/^(error|not_found)$/).count()) === 2 ? true : undefined),
+      60_000,
+    );
+    await page.screenshot({ path: join(SHOTS, 'inspections.png') });
+    await page.context().close();
+  }, 240_000);
 });

@@ -99,6 +99,14 @@ describe('observer (coherence sweeps, real QEMU)', () => {
     expect(Object.keys(phases).sort()).toEqual(['book', 'judge', 'probes', 'records', 'repairs']);
     const sum = Object.values(phases).reduce((a, b) => a + (b ?? 0), 0);
     expect(sum).toBeLessThanOrEqual(status.last_duration_ms! + 5);
+    // The last sweeps, oldest first, ending with this one (the console's sparkline).
+    expect(status.recent_sweeps.length).toBeGreaterThanOrEqual(3);
+    expect(status.recent_sweeps.at(-1)).toEqual({
+      finished_at: status.last_sweep_at,
+      duration_ms: status.last_duration_ms,
+    });
+    const times = status.recent_sweeps.map((s) => s.finished_at);
+    expect(times).toEqual([...times].sort());
     expect(await issues('')).toEqual([]);
     // A sweep on demand is for admins.
     const operator = await suite.keyWithRole('operator');

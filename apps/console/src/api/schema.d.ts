@@ -1330,6 +1330,27 @@ export interface components {
              */
             cutover?: "manual" | "auto";
         };
+        MigrationSourceViewDto: {
+            /** @description The vCenter, URL only. */
+            vcenter: string;
+            vm_id: string;
+            moref: string;
+            vm_name: string;
+        };
+        MigrationTargetViewDto: {
+            template: string | null;
+            host: string | null;
+            name: string;
+            /** @enum {string} */
+            format: "qcow2" | "raw";
+            keep_static_ip: boolean;
+        };
+        MigrationValidateViewDto: {
+            boot_timeout_s: number;
+            expect_ip: boolean;
+            boot_success: string;
+            boot_failure: string;
+        };
         MigrationProgressDto: {
             bytes_done: number;
             bytes_total: number | null;
@@ -1373,10 +1394,10 @@ export interface components {
             mode: "plan" | "migrate";
             /** @enum {string} */
             cutover: "manual" | "auto";
-            source: Record<string, never>;
-            target: Record<string, never>;
+            source: components["schemas"]["MigrationSourceViewDto"];
+            target: components["schemas"]["MigrationTargetViewDto"];
             fixes: string[] | null;
-            validate: Record<string, never>;
+            validate: components["schemas"]["MigrationValidateViewDto"];
             stages: components["schemas"]["MigrationStageDto"][];
             volumes: components["schemas"]["MigrationVolumeDto"][];
             /** Format: uuid */
@@ -1391,6 +1412,14 @@ export interface components {
             updated_at: string;
             finished_at: string | null;
         };
+        SweepCountsDto: {
+            vms: number;
+            disks: number;
+        };
+        RecentSweep: {
+            finished_at: string;
+            duration_ms: number;
+        };
         CoherenceStatusDto: {
             last_sweep_at: string | null;
             last_duration_ms: number | null;
@@ -1398,7 +1427,7 @@ export interface components {
             interval_ms: number;
             keeping_up: boolean;
             skipped: number;
-            checked: Record<string, never>;
+            checked: components["schemas"]["SweepCountsDto"];
             errors: string[];
             /** @description Open issues by kind. */
             open_by_kind: Record<string, never>;
@@ -1413,6 +1442,7 @@ export interface components {
              *     }
              */
             phases_ms: Record<string, never>;
+            recent_sweeps: components["schemas"]["RecentSweep"][];
         };
         IssueRepairDto: {
             /** @enum {string} */

@@ -14,7 +14,7 @@ export interface Field {
   label: string;
   value: string;
   onChange(value: string): void;
-  type?: 'text' | 'number';
+  type?: 'text' | 'number' | 'password';
   /** Suggestions (a datalist), e.g. the existing templates. */
   suggestions?: string[];
 }

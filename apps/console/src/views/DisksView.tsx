@@ -1,4 +1,13 @@
-import { Alert, Label, PageSection, Progress, Title } from '@patternfly/react-core';
+import {
+  Alert,
+  ExpandableSection,
+  Label,
+  List,
+  ListItem,
+  PageSection,
+  Progress,
+  Title,
+} from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { useState } from 'react';
 import { api, must } from '../api/client';
@@ -16,6 +25,39 @@ const DISK_EVENTS = [
 ];
 
 const GIB = 1024 ** 3;
+
+/** A volume operation's steps, and where the guest sees the disk once it is attached (correlation). */
+function OperationDetails({ id }: { id: string }) {
+  const op = useLoad(
+    () => must(api.GET('/api/v1/volume-operations/{id}', { params: { path: { id } } })),
+    [id],
+  );
+  useEvents(['ferry.volume-daemon.operation.completed', 'ferry.volume-daemon.operation.failed'], op.reload);
+  const o = op.data;
+  if (!o) return null;
+  return (
+    <ExpandableSection toggleText={`${o.type}: ${o.status}`}>
+      <List isPlain>
+        {o.steps.map((s, i) => (
+          <ListItem key={`${s.name}-${i}`}>
+            <Label isCompact color={s.status === 'failed' ? 'red' : s.status === 'done' ? 'green' : 'grey'}>
+              {s.status}
+            </Label>{' '}
+            {s.name}
+            {s.detail ? `: ${s.detail}` : ''}
+          </ListItem>
+        ))}
+      </List>
+      {o.correlation && (
+        <div>
+          The guest sees it as {o.correlation.by_id_path} ({o.correlation.address}
+          {o.correlation.live ? ', hot-plugged' : ''})
+        </div>
+      )}
+      {o.error && <Alert variant="danger" isInline isPlain title={o.error.message} />}
+    </ExpandableSection>
+  );
+}
 
 /** Disks with their state and VM, and the byte progress of operations running on them; live. */
 export function DisksView() {
@@ -55,12 +97,14 @@ export function DisksView() {
               <Td dataLabel="Format">{d.format}</Td>
               <Td dataLabel="VM">{d.vm_id ?? '—'}</Td>
               <Td dataLabel="Operation">
-                {d.operation_id &&
-                  (progress[d.id] !== undefined ? (
-                    <Progress value={progress[d.id]} size="sm" aria-label={`Operation on ${d.name}`} />
-                  ) : (
-                    'running'
-                  ))}
+                {d.operation_id && (
+                  <>
+                    {progress[d.id] !== undefined && (
+                      <Progress value={progress[d.id]} size="sm" aria-label={`Operation on ${d.name}`} />
+                    )}
+                    <OperationDetails id={d.operation_id} />
+                  </>
+                )}
               </Td>
               <Td dataLabel="Last error">{d.last_error ?? ''}</Td>
             </Tr>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseVmIds } from './InspectionsView';
 import { actionsFor } from './VmsView';
 import { VIEWS, viewOf } from './routes';
 
@@ -15,5 +16,10 @@ describe('navigation and VM actions', () => {
     expect(actionsFor('stopped')).toEqual(['start']);
     expect(actionsFor('error')).toEqual(['start']);
     expect(actionsFor('starting')).toEqual([]);
+  });
+
+  it('reads the VM ids a user typed, in order, once each', () => {
+    expect(parseVmIds(' vm-1, vm-2\nvm-3 vm-1,,')).toEqual(['vm-1', 'vm-2', 'vm-3']);
+    expect(parseVmIds('  ')).toEqual([]);
   });
 });

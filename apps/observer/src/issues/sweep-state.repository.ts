@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import type { SweepPhases } from '@ferry/contracts';
+import type { RecentSweep, SweepPhases } from '@ferry/contracts';
 
 export interface SweepState {
   finished_at: Date;
@@ -11,7 +11,12 @@ export interface SweepState {
   skipped: number;
   errors: string[];
   phases_ms: SweepPhases;
+  /** The last RECENT_SWEEPS sweeps, oldest first (read only: save() appends this one). */
+  recent?: RecentSweep[];
 }
+
+/** How many sweeps `recent` keeps. */
+export const RECENT_SWEEPS = 60;
 
 /** The last sweep, one row whichever replica ran it. */
 @Injectable()
@@ -25,10 +30,14 @@ export class SweepStateRepository {
 
   async save(s: SweepState): Promise<void> {
     await this.ds.query(
-      `INSERT INTO observer.sweep_state (id, finished_at, duration_ms, cpu_ms, checked, skipped, errors, phases_ms)
-       VALUES (1, $1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO observer.sweep_state AS s
+         (id, finished_at, duration_ms, cpu_ms, checked, skipped, errors, phases_ms, recent)
+       VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET finished_at = $1, duration_ms = $2, cpu_ms = $3, checked = $4,
-         skipped = $5, errors = $6, phases_ms = $7`,
+         skipped = $5, errors = $6, phases_ms = $7,
+         recent = (SELECT coalesce(jsonb_agg(e ORDER BY n), '[]'::jsonb)
+                     FROM jsonb_array_elements(s.recent || $8::jsonb) WITH ORDINALITY AS t(e, n)
+                    WHERE n > jsonb_array_length(s.recent) + 1 - $9)`,
       [
         s.finished_at,
         s.duration_ms,
@@ -37,6 +46,8 @@ export class SweepStateRepository {
         s.skipped,
         JSON.stringify(s.errors),
         JSON.stringify(s.phases_ms),
+        JSON.stringify([{ finished_at: s.finished_at.toISOString(), duration_ms: s.duration_ms }]),
+        RECENT_SWEEPS,
       ],
     );
   }

@@ -87,6 +87,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       errors: last?.errors ?? [],
       open_by_kind: openByKind,
       phases_ms: last?.phases_ms ?? {},
+      recent_sweeps: last?.recent ?? [],
     };
   }
 

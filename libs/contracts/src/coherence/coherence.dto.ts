@@ -107,6 +107,22 @@ export interface SweepPhases {
   repairs?: number;
 }
 
+/** How many VMs and disks a sweep looked at. */
+export class SweepCountsDto {
+  @ApiProperty()
+  vms!: number;
+  @ApiProperty()
+  disks!: number;
+}
+
+/** One past sweep: when it finished and how long it took. */
+export class RecentSweep {
+  @ApiProperty()
+  finished_at!: string;
+  @ApiProperty()
+  duration_ms!: number;
+}
+
 export class CoherenceStatusDto {
   @ApiProperty({ nullable: true, type: String })
   last_sweep_at!: string | null;
@@ -124,7 +140,7 @@ export class CoherenceStatusDto {
   @ApiProperty()
   skipped!: number;
   /** VMs and disks the last sweep looked at. */
-  @ApiProperty()
+  @ApiProperty({ type: () => SweepCountsDto })
   checked!: { vms: number; disks: number };
   /** Why the last sweep could not look at something (a service did not answer), if so. */
   @ApiProperty({ type: [String] })
@@ -137,6 +153,9 @@ export class CoherenceStatusDto {
     example: { records: 310, probes: 420, judge: 12, book: 95, repairs: 0 },
   })
   phases_ms!: SweepPhases;
+  /** The last 60 sweeps, oldest first: how long each took against `interval_ms`. */
+  @ApiProperty({ type: [RecentSweep] })
+  recent_sweeps!: RecentSweep[];
 }
 
 /** Reply of `observer.issue.list`: a page of issues. */

@@ -328,6 +328,42 @@ export class MigrationErrorDto {
   stage!: MigrationStageName | null;
 }
 
+/** Where a migration comes from, as MigrationDto shows it (the request's MigrationSourceDto has credentials). */
+export class MigrationSourceViewDto {
+  @ApiProperty({ description: 'The vCenter, URL only.' })
+  vcenter!: string;
+  @ApiProperty()
+  vm_id!: string;
+  @ApiProperty()
+  moref!: string;
+  @ApiProperty()
+  vm_name!: string;
+}
+
+export class MigrationTargetViewDto {
+  @ApiProperty({ type: String, nullable: true })
+  template!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  host!: string | null;
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ enum: DISK_FORMATS })
+  format!: DiskFormat;
+  @ApiProperty()
+  keep_static_ip!: boolean;
+}
+
+export class MigrationValidateViewDto {
+  @ApiProperty()
+  boot_timeout_s!: number;
+  @ApiProperty()
+  expect_ip!: boolean;
+  @ApiProperty()
+  boot_success!: string;
+  @ApiProperty()
+  boot_failure!: string;
+}
+
 /** A migration as the API shows it (no secret). */
 export class MigrationDto {
   @ApiProperty({ format: 'uuid' })
@@ -339,10 +375,10 @@ export class MigrationDto {
   @ApiProperty({ enum: CUTOVER_MODES })
   cutover!: CutoverMode;
   /** The vCenter (URL only), the VM as asked for, its MoRef and name. */
-  @ApiProperty()
+  @ApiProperty({ type: () => MigrationSourceViewDto })
   source!: { vcenter: string; vm_id: string; moref: string; vm_name: string };
   /** What was asked for; the plan says what was chosen. */
-  @ApiProperty()
+  @ApiProperty({ type: () => MigrationTargetViewDto })
   target!: {
     template: string | null;
     host: string | null;
@@ -353,7 +389,7 @@ export class MigrationDto {
   /** The fixes asked for (null: all that apply). */
   @ApiProperty({ type: [String], nullable: true })
   fixes!: string[] | null;
-  @ApiProperty()
+  @ApiProperty({ type: () => MigrationValidateViewDto })
   validate!: { boot_timeout_s: number; expect_ip: boolean; boot_success: string; boot_failure: string };
   @ApiProperty({ type: [MigrationStageDto] })
   stages!: MigrationStageDto[];
