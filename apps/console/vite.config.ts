@@ -9,5 +9,9 @@ export default defineConfig({
   plugins: [react()],
   build: { outDir: '../../dist/console', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 2000 },
   server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
-  test: { environment: 'jsdom', include: ['src/**/*.test.{ts,tsx}'] },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    environmentOptions: { jsdom: { url: 'http://ferry.test/' } },
+  },
 });

@@ -44,8 +44,9 @@ describe('web console (Playwright, Debian chromium)', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(`${suite.gatewayUrl}/`);
+    // By keyboard: the key field is labelled, and Enter submits.
     await page.getByLabel('API key').fill(key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('API key').press('Enter');
     await page.getByTestId('connection').getByText('Live').waitFor();
     // No key in the page's storage: only the HttpOnly cookie holds the session.
     // (Browser-side code is passed as text: this project's types have no DOM.)
@@ -88,8 +89,16 @@ describe('web console (Playwright, Debian chromium)', () => {
 
   /** Presses Cleanup, checks what the dialog says will happen, and confirms. */
   async function cleanUp(page: Page, vm: string, disks: DiskDto[]): Promise<void> {
-    await jobRow(page, vm).getByRole('button', { name: 'Cleanup' }).click();
+    const button = jobRow(page, vm).getByRole('button', { name: 'Cleanup' });
     const dialog = page.getByRole('dialog');
+    // By keyboard: Enter on the focused button opens the dialog, Escape closes it and nothing runs.
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await jobRow(page, vm).getByTestId('job-status').innerText()).not.toMatch(/cleanup/);
+    await button.click();
     await dialog.waitFor();
     const said = await dialog.innerText();
     expect(said).toMatch(/powered off/);
@@ -122,6 +131,8 @@ describe('web console (Playwright, Debian chromium)', () => {
     expect(appliance.state).toBe('running');
 
     const { name, disks } = await migratedVm(appliance, 2);
+    // The appliance's row lists the disks attached to it meanwhile (disk.attached events).
+    await row.getByText(disks.map((d) => d.name).join(', ')).waitFor();
     await page.goto(`${suite.gatewayUrl}/#/failover`);
     await startFailover(page, name);
 

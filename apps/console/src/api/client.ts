@@ -48,7 +48,13 @@ const session: Middleware = {
 };
 
 /** The typed client: paths and bodies come from the gateway's OpenAPI document (schema.d.ts). */
-export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
+export const api = createClient<paths>({
+  // The page's own origin: the API is where the console is served from.
+  baseUrl: globalThis.location?.origin ?? '',
+  credentials: 'same-origin',
+  // Looked up at each call (openapi-fetch would keep the fetch of when it was made): tests replace it.
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(session);
 
 /** The data of a call, or throws its problem's text (for views that show it in an alert). */

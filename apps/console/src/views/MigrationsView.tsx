@@ -1,6 +1,7 @@
 import {
   Alert,
   Button,
+  ExpandableSection,
   Label,
   PageSection,
   ProgressStep,
@@ -8,7 +9,8 @@ import {
   Title,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { api, must } from '../api/client';
+import { useState } from 'react';
+import { api, must, problemText } from '../api/client';
 import { useNotify } from '../components/notifications';
 import { useLoad } from '../components/use-load';
 import { useEvents } from '../live/events';
@@ -49,6 +51,28 @@ function StageTimeline({ migration }: { migration: Migration }) {
         );
       })}
     </ProgressStepper>
+  );
+}
+
+/** The plan and fix report (placement, fixes as diffs, blockers), as the gateway renders it in Markdown. */
+export function MigrationReport({ id }: { id: string }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState<string | null>(null);
+  const toggle = (_e: unknown, expanded: boolean) => {
+    setOpen(expanded);
+    if (expanded)
+      void api
+        .GET('/api/v1/migrations/{id}/report', {
+          params: { path: { id } },
+          headers: { accept: 'text/markdown' },
+          parseAs: 'text',
+        })
+        .then(({ data, error }) => setText(data ?? problemText(error)));
+  };
+  return (
+    <ExpandableSection toggleText="Plan and fix report" isExpanded={open} onToggle={toggle}>
+      <pre style={{ whiteSpace: 'pre-wrap', maxHeight: '32rem', overflow: 'auto' }}>{text ?? 'Loading…'}</pre>
+    </ExpandableSection>
   );
 }
 
@@ -114,15 +138,7 @@ export function MigrationsView() {
                 <StageTimeline migration={m} />
               </Td>
               <Td dataLabel="Actions">
-                <Button
-                  variant="link"
-                  component="a"
-                  href={`/api/v1/migrations/${m.id}/report`}
-                  target="_blank"
-                  rel="noreferrer"
-                >
-                  Plan and fix report
-                </Button>
+                <MigrationReport id={m.id} />
                 {operator && m.status === 'awaiting_cutover' && (
                   <Button variant="primary" size="sm" onClick={() => void cutover(m)}>
                     Cut over

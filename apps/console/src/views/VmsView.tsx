@@ -21,7 +21,17 @@ const VM_EVENTS = [
   'ferry.vm-operator.vm.device-attached',
   'ferry.vm-operator.vm.device-detached',
 ];
+const DISK_EVENTS = ['ferry.volume-daemon.disk.attached', 'ferry.volume-daemon.disk.detached'];
 const TEMPLATE_EVENTS = ['ferry.vm-operator.template.created', 'ferry.vm-operator.template.deleted'];
+
+/** Each VM's attached disks by name, from volume-daemon's records (a disk names the VM it is on). */
+export function disksByVm(
+  disks: readonly Pick<Schemas['DiskDto'], 'name' | 'vm_id'>[],
+): Map<string, string[]> {
+  const byVm = new Map<string, string[]>();
+  for (const d of disks) if (d.vm_id) byVm.set(d.vm_id, [...(byVm.get(d.vm_id) ?? []), d.name]);
+  return byVm;
+}
 
 /** Which actions a VM in `state` takes (the gateway answers 409 to the others). */
 export function actionsFor(state: Vm['state']): Action[] {
@@ -44,6 +54,9 @@ export function VmsView() {
   const operator = may(session?.role, 'operator');
   const notify = useNotify();
   const vms = useLoad(() => must(api.GET('/api/v1/vms', { params: { query: { limit: 1000 } } })));
+  const disks = useLoad(() => must(api.GET('/api/v1/disks', { params: { query: { limit: 1000 } } })));
+  useEvents(DISK_EVENTS, disks.reload);
+  const disksOf = disksByVm(disks.data ?? []);
   const templates = useLoad(() => must(api.GET('/api/v1/templates', { params: { query: { limit: 1000 } } })));
   useEvents(VM_EVENTS, vms.reload);
   useEvents(TEMPLATE_EVENTS, templates.reload);
@@ -68,6 +81,7 @@ export function VmsView() {
               <Th>Name</Th>
               <Th>State</Th>
               <Th>Template</Th>
+              <Th>Disks</Th>
               <Th>Address</Th>
               <Th>Last error</Th>
               {operator && <Th screenReaderText="Actions" />}
@@ -81,6 +95,7 @@ export function VmsView() {
                   <Label color={STATE_COLOR[vm.state]}>{vm.state}</Label>
                 </Td>
                 <Td dataLabel="Template">{vm.template}</Td>
+                <Td dataLabel="Disks">{(disksOf.get(vm.id) ?? []).join(', ')}</Td>
                 <Td dataLabel="Address">{vm.local_ip ?? '—'}</Td>
                 <Td dataLabel="Last error">{vm.last_error ?? ''}</Td>
                 {operator && (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseVmIds } from './InspectionsView';
-import { actionsFor } from './VmsView';
+import { actionsFor, disksByVm } from './VmsView';
 import { VIEWS, viewOf } from './routes';
 
 describe('navigation and VM actions', () => {
@@ -21,5 +21,18 @@ describe('navigation and VM actions', () => {
   it('reads the VM ids a user typed, in order, once each', () => {
     expect(parseVmIds(' vm-1, vm-2\nvm-3 vm-1,,')).toEqual(['vm-1', 'vm-2', 'vm-3']);
     expect(parseVmIds('  ')).toEqual([]);
+  });
+
+  it('lists each VM’s disks by name', () => {
+    const byVm = disksByVm([
+      { name: 'a', vm_id: 'vm1' },
+      { name: 'b', vm_id: null },
+      { name: 'c', vm_id: 'vm1' },
+      { name: 'd', vm_id: 'vm2' },
+    ]);
+    expect([...byVm.entries()]).toEqual([
+      ['vm1', ['a', 'c']],
+      ['vm2', ['d']],
+    ]);
   });
 });
