@@ -4,8 +4,7 @@ import type { DependencyCheck, HealthReport, ServiceName } from '@ferry/contract
 import { SERVICE_NAMES, healthSubject } from '@ferry/contracts';
 import { FerryClient, HealthService } from '@ferry/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { presentedCredential } from '../auth/credentials';
-import { Authenticator } from '../auth/credentials';
+import { Authenticator, presentedCredential } from '../auth/credentials';
 import { Public } from '../auth/roles';
 import { GatewayConfig } from '../config/gateway.config';
 

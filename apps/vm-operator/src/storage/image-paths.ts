@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { FerryError } from '@ferry/contracts';
 import { CommandError, realPathWithin } from '@ferry/platform';
 import type { ImageInfo, QemuImg } from '@ferry/qemu';
-import { createQemuImg } from '@ferry/qemu';
+import { createQemuImg, filesNamedBy } from '@ferry/qemu';
 
 /** Why a VM_STORAGE_DIRS value cannot be used, or undefined. */
 export function storageDirsProblem(value: string): string | undefined {
@@ -66,10 +66,8 @@ export class ImagePaths {
         { field: 'format', messages: [why.replace(/^qemu-img: /, '')] },
       ]);
     }
-    const named = info.backingChain.slice(1).map((layer) => layer.path);
-    if (info.backingFile !== undefined && named.length === 0) named.push(info.backingFile);
-    if (info.dataFile)
-      named.push(isAbsolute(info.dataFile) ? info.dataFile : join(dirname(real), info.dataFile));
+    // The image itself is inside (checked above); everything it names must be too.
+    const named = filesNamedBy(info, real).slice(1);
     for (const file of named) {
       const absolute = isAbsolute(file) ? file : join(dirname(real), file);
       if ((await realPathWithin(absolute, this.dirs)) !== undefined && (await exists(absolute))) continue;

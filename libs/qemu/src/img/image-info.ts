@@ -1,3 +1,5 @@
+import { dirname, isAbsolute, join } from 'node:path';
+
 /** A VMDK's descriptor as qemu read it: its create type and extent files (paths as qemu opened them). */
 export interface VmdkLayout {
   createType: string;
@@ -87,4 +89,16 @@ export function parseImageInfo(json: string, path: string): ImageInfo {
     ...(vmdk && { vmdk }),
     ...(typeof dataFile === 'string' && { dataFile }),
   };
+}
+
+/**
+ * Every file QEMU reads for an image: each layer of its backing chain (the image first), a VMDK's
+ * extents as named, and a qcow2's data file (resolved against the image's directory). What an image
+ * names is what an attacker who wrote its header controls: callers check where these lie.
+ */
+export function filesNamedBy(info: ImageInfo, imagePath: string): string[] {
+  const named = info.backingChain.flatMap((l) => [l.path, ...(l.vmdk?.extents.map((e) => e.path) ?? [])]);
+  if (info.dataFile)
+    named.push(isAbsolute(info.dataFile) ? info.dataFile : join(dirname(imagePath), info.dataFile));
+  return named;
 }

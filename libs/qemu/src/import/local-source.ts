@@ -1,6 +1,7 @@
 import { open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ImageInfo } from '../img/image-info';
+import { filesNamedBy } from '../img/image-info';
 import { checkImage, imageInfo } from '../img/qemu-img';
 import type { ImportSourceSpec, OpenImportOptions, OpenedSource } from './import-source';
 import { ImportSourceError, formatBytes, qemuImgFailure } from './import-source';
@@ -129,9 +130,7 @@ export async function openLocalSource(spec: FileSpec, options: OpenImportOptions
       );
   }
   await checkFlatExtents(info.backingChain, dirname(real));
-  const named = info.backingChain.flatMap((l) => [l.path, ...(l.vmdk?.extents.map((e) => e.path) ?? [])]);
-  if (info.dataFile)
-    named.push(isAbsolute(info.dataFile) ? info.dataFile : join(dirname(real), info.dataFile));
+  const named = filesNamedBy(info, real);
   const files = [...new Set(await Promise.all(named.map((p) => realpath(p).catch(() => p))))];
   const sizes = await Promise.all(
     files.map((f) =>
