@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
@@ -100,6 +101,11 @@ describe('inspector queue (seed 000) through the gateway', () => {
     }
     expect(await status()).toEqual({ state: 'ready' });
     expect(sse.messages).toHaveLength(0);
+    const queue = await suite.request('GET', '/api/v1/vms/inspector/queue');
+    expect([queue.status, queue.body]).toEqual([
+      200,
+      { runId: null, source: null, state: 'ready', items: [], next_cursor: null },
+    ]);
   });
 
   it('answers 404 to PATCH, DELETE and a VM cancel while the inspector is not running', async () => {
@@ -269,6 +275,65 @@ describe('inspector queue (seed 000) through the gateway', () => {
     const bad = await suite.request<Problem>('GET', `${path}?cursor=${forged}`);
     expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION']);
     expect((await suite.request<Problem>('GET', `${path}?limit=1001`)).status).toBe(400);
+  });
+
+  it('lists the run’s queue in its order, paged and by state; a cursor stays in its run after a new start', async () => {
+    type Queue = {
+      runId: string | null;
+      source: string | null;
+      state: string;
+      items: { vmId: string; state: string; sequence: number; error?: string; concerns?: unknown }[];
+      next_cursor: string | null;
+    };
+    const path = '/api/v1/vms/inspector/queue';
+    const nextOf = (r: { headers: Headers }) =>
+      /^<([^>]+)>; rel="next"$/.exec(r.headers.get('link') ?? '')?.[1];
+    const vms = ids(5);
+    await start(vms, { failVmIds: [vms[1], vms[3]] });
+    const { runId } = await runIdOf(vms[0]!);
+    await waitState('done');
+
+    const failed = await suite.request<Queue>('GET', `${path}?state=error`);
+    expect(failed.status).toBe(200);
+    expect(failed.body.items.map((i) => i.vmId)).toEqual([vms[1], vms[3]]);
+    expect(failed.body.items[0]!.error).toMatch(/failed on purpose/);
+    expect(failed.body.items[0]!.concerns).toBeUndefined();
+
+    const first = await suite.request<Queue>('GET', `${path}?limit=2`);
+    expect(first.body).toMatchObject({ runId, source: 'noop', state: 'done' });
+    expect(first.body.items.map((i) => [i.vmId, i.state])).toEqual([
+      [vms[0], 'completed'],
+      [vms[1], 'error'],
+    ]);
+    expect(first.body.items[0]!.concerns).toEqual({ blocker: 0, warning: 0, info: 0 });
+    expect(first.body.items[0]!.sequence).toBeLessThan(first.body.items[1]!.sequence);
+    expect(first.headers.get('x-next-cursor')).toBe(first.body.next_cursor);
+
+    // A new start replaces the queue that a first page shows, not the one a walk is in.
+    const [other] = ids(1);
+    await start([other!], {});
+    await waitState('done');
+    const walked: string[] = [];
+    for (let next = nextOf(first); next;) {
+      const page = await suite.request<Queue>('GET', next);
+      expect(page.body.runId).toBe(runId);
+      walked.push(...page.body.items.map((i) => i.vmId));
+      next = nextOf(page);
+    }
+    expect(walked).toEqual(vms.slice(2));
+    const latest = await suite.request<Queue>('GET', path);
+    expect(latest.body.runId).not.toBe(runId);
+    expect(latest.body.items.map((i) => i.vmId)).toEqual([other]);
+
+    const unknownRun = Buffer.from(JSON.stringify([randomUUID(), '1'])).toString('base64url');
+    for (const query of ['state=not_found', 'state=done', 'limit=0', 'cursor=%%%', `cursor=${unknownRun}`]) {
+      const bad = await suite.request<Problem>('GET', `${path}?${query}`);
+      expect({ query, status: bad.status, code: bad.body.code }).toEqual({
+        query,
+        status: 400,
+        code: 'VALIDATION',
+      });
+    }
   });
 
   it('a start whose connection fails hides no earlier result (seed 000 clears the old data only after Init)', async () => {

@@ -102,6 +102,22 @@ export interface paths {
         patch: operations["InspectorController_add"];
         trace?: never;
     };
+    "/api/v1/vms/inspector/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["InspectorController_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vms/{id}/inspector": {
         parameters: {
             query?: never;
@@ -909,6 +925,32 @@ export interface components {
              */
             vmIds: string[];
         };
+        ConcernCountsDto: {
+            blocker: number;
+            warning: number;
+            info: number;
+        };
+        InspectionQueueItemDto: {
+            /** @enum {string} */
+            state: "pending" | "running" | "completed" | "canceled" | "error" | "not_found";
+            error?: string;
+            sequence: number;
+            queuedAt: string;
+            startedAt?: string;
+            finishedAt?: string;
+            vmId: string;
+            concerns?: components["schemas"]["ConcernCountsDto"];
+        };
+        InspectionQueueDto: {
+            /** Format: uuid */
+            runId: string | null;
+            /** @enum {string|null} */
+            source: "vsphere" | "local" | "noop" | null;
+            /** @enum {string} */
+            state: "ready" | "started" | "running" | "canceling" | "canceled" | "done" | "error";
+            items: components["schemas"]["InspectionQueueItemDto"][];
+            next_cursor: string | null;
+        };
         InspectionStatusDto: {
             /** @enum {string} */
             state: "pending" | "running" | "completed" | "canceled" | "error" | "not_found";
@@ -921,17 +963,17 @@ export interface components {
             /** @enum {string} */
             state: "pending" | "running" | "completed" | "canceled" | "error" | "not_found";
             error?: string;
-            results?: {
-                [key: string]: unknown;
-            };
-            /** Format: uuid */
-            runId: string;
-            /** @enum {string} */
-            source: "vsphere" | "local" | "noop";
             sequence: number;
             queuedAt: string;
             startedAt?: string;
             finishedAt?: string;
+            /** Format: uuid */
+            runId: string;
+            /** @enum {string} */
+            source: "vsphere" | "local" | "noop";
+            results?: {
+                [key: string]: unknown;
+            };
         };
         InspectionHistoryDto: {
             vmId: string;
@@ -3321,6 +3363,148 @@ export interface operations {
             };
             /** @description Locked */
             423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @example urn:ferry:problem:not-found */
+                        type: string;
+                        /** @example Not Found */
+                        title: string;
+                        /** @example 404 */
+                        status: number;
+                        /** @example template "small" not found */
+                        detail: string;
+                        /** @example /api/v1/templates/small */
+                        instance?: string;
+                        /** @example NOT_FOUND */
+                        code: string;
+                        requestId: string;
+                        /** @description For 400: each invalid field */
+                        errors?: {
+                            field?: string;
+                            messages?: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @example urn:ferry:problem:not-found */
+                        type: string;
+                        /** @example Not Found */
+                        title: string;
+                        /** @example 404 */
+                        status: number;
+                        /** @example template "small" not found */
+                        detail: string;
+                        /** @example /api/v1/templates/small */
+                        instance?: string;
+                        /** @example NOT_FOUND */
+                        code: string;
+                        requestId: string;
+                        /** @description For 400: each invalid field */
+                        errors?: {
+                            field?: string;
+                            messages?: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Gateway Timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @example urn:ferry:problem:not-found */
+                        type: string;
+                        /** @example Not Found */
+                        title: string;
+                        /** @example 404 */
+                        status: number;
+                        /** @example template "small" not found */
+                        detail: string;
+                        /** @example /api/v1/templates/small */
+                        instance?: string;
+                        /** @example NOT_FOUND */
+                        code: string;
+                        requestId: string;
+                        /** @description For 400: each invalid field */
+                        errors?: {
+                            field?: string;
+                            messages?: string[];
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    InspectorController_queue: {
+        parameters: {
+            query?: {
+                /** @description Items per page: 1 to 1000, default 100. */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page (also in its `Link: rel="next"` and `X-Next-Cursor` headers). Absent: the first page. */
+                cursor?: string;
+                state?: "pending" | "running" | "completed" | "canceled" | "error";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue of the latest start that connected to its source (the one `GET /vms/{id}/inspector` reads), first queued first: each VM's state, times and, once inspected, its concerns counted by severity (its results are at `GET /vms/{id}/inspector`). `state` keeps one state only. A cursor stays in its run's queue even after a new start. Before any start connected: `runId` null and no items. One page: `limit` items (default 100, at most 1000) after `cursor`; `next_cursor` names the next page (null on the last), as do `Link: <…>; rel="next"` and `X-Next-Cursor`. A `cursor` that is not a `next_cursor` of this list, or a `limit` outside 1–1000, is 400. */
+            200: {
+                headers: {
+                    /** @description On every page but the last: `<{this URL with cursor and limit}>; rel="next"`, the next page. */
+                    Link?: string;
+                    /** @description On every page but the last: the `cursor` of the next page. */
+                    "X-Next-Cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionQueueDto"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @example urn:ferry:problem:not-found */
+                        type: string;
+                        /** @example Not Found */
+                        title: string;
+                        /** @example 404 */
+                        status: number;
+                        /** @example template "small" not found */
+                        detail: string;
+                        /** @example /api/v1/templates/small */
+                        instance?: string;
+                        /** @example NOT_FOUND */
+                        code: string;
+                        requestId: string;
+                        /** @description For 400: each invalid field */
+                        errors?: {
+                            field?: string;
+                            messages?: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,9 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { InspectionHistoryDto, InspectionStatusDto, InspectorStatusDto } from '@ferry/contracts';
+import type {
+  InspectionHistoryDto,
+  InspectionQueueDto,
+  InspectionStatusDto,
+  InspectorStatusDto,
+} from '@ferry/contracts';
 import {
   FerryError,
   InspectionHistoryDto as InspectionHistoryDtoClass,
+  InspectionQueueDto as InspectionQueueDtoClass,
+  InspectionQueueRequest,
   InspectionStatusDto as InspectionStatusDtoClass,
   INSPECTOR_VM_ID_PATTERN,
   InspectorStatusDto as InspectorStatusDtoClass,
@@ -98,6 +105,23 @@ export class InspectorController {
   @ApiErrors(401, 403, 404, 503, 504)
   stop(): Promise<InspectorStatusDto> {
     return this.client.send(InspectorSubjects.STOP, {}, { timeoutMs: CANCEL_TIMEOUT_MS });
+  }
+
+  @Get('inspector/queue')
+  @ApiOkResponse({
+    type: InspectionQueueDtoClass,
+    description: `The queue of the latest start that connected to its source (the one \`GET /vms/{id}/inspector\` reads), first queued first: each VM's state, times and, once inspected, its concerns counted by severity (its results are at \`GET /vms/{id}/inspector\`). \`state\` keeps one state only. A cursor stays in its run's queue even after a new start. Before any start connected: \`runId\` null and no items. ${PAGED_OBJECT}`,
+    headers: PAGE_HEADERS,
+  })
+  @ApiErrors(400, 401, 503, 504)
+  async queue(
+    @Query() query: InspectionQueueRequest,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InspectionQueueDto> {
+    const queue = await this.client.send(InspectorSubjects.QUEUE, query);
+    pageItems(req, reply, query, queue);
+    return queue;
   }
 
   @Get(':id/inspector')

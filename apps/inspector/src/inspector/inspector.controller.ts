@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type {
   InspectionHistoryDto,
+  InspectionQueueDto,
   InspectionStatusDto,
   InspectorStatusDto,
   WireKeyDto,
@@ -9,6 +10,7 @@ import type {
 import {
   AddVmsRequest,
   InspectionHistoryRequest,
+  InspectionQueueRequest,
   InspectionVmRequest,
   InspectorSubjects,
   StartInspectionRequest,
@@ -47,6 +49,11 @@ export class InspectorController {
   @MessagePattern(InspectorSubjects.STOP)
   stop(): Promise<InspectorStatusDto> {
     return this.inspector.stop();
+  }
+
+  @MessagePattern(InspectorSubjects.QUEUE)
+  queue(@Payload() req: InspectionQueueRequest): Promise<InspectionQueueDto> {
+    return this.inspector.queue(req);
   }
 
   @MessagePattern(InspectorSubjects.VM_STATUS)

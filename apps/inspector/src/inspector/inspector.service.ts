@@ -4,10 +4,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import type {
   InspectionHistoryDto,
   InspectionHistoryRequest,
+  InspectionQueueDto,
+  InspectionQueueRequest,
   InspectionSourceType,
   InspectionStatusDto,
   InspectorState,
   InspectorStatusDto,
+  QueuePlaceDto,
   StartInspectionRequest,
 } from '@ferry/contracts';
 import { decodeCursor, FerryError, INSPECTOR_BUSY_STATES, pageLimit } from '@ferry/contracts';
@@ -193,16 +196,34 @@ export class InspectorService {
       limit,
       (r) => [r.pageAt, r.runId],
       (r) => ({
-        ...entryStatus(r),
+        ...placeOf(r),
+        ...(r.results ? { results: r.results } : {}),
         runId: r.runId,
         source: r.sourceType,
-        sequence: r.seq,
-        queuedAt: r.queuedAt.toISOString(),
-        ...(r.startedAt ? { startedAt: r.startedAt.toISOString() } : {}),
-        ...(r.finishedAt ? { finishedAt: r.finishedAt.toISOString() } : {}),
       }),
     );
     return { vmId: req.id, ...page };
+  }
+
+  /**
+   * One page of the queue that the per-VM statuses show (the latest run that connected), in its
+   * order. The cursor names its run, so that a walk started before a new start stays in one queue.
+   */
+  async queue(req: InspectionQueueRequest): Promise<InspectionQueueDto> {
+    const after = req.cursor === undefined ? undefined : decodeCursor(req.cursor, ['uuid', 'int']);
+    const run = after ? await this.repo.findRun(after[0]!) : await this.repo.queueRun();
+    if (after && !run)
+      throw invalid('cursor', 'cursor must be the next_cursor of a previous page of this list');
+    if (!run) return { runId: null, source: null, state: 'ready', items: [], next_cursor: null };
+    const limit = pageLimit(req);
+    const rows = await this.repo.page(run.id, req.state, limit + 1, after?.[1]);
+    const page = pageOf(
+      rows,
+      limit,
+      (r) => [r.runId, String(r.seq)],
+      (r) => ({ vmId: r.vmId, ...placeOf(r), ...(r.concerns ? { concerns: r.concerns } : {}) }),
+    );
+    return { runId: run.id, source: run.sourceType, state: run.state, ...page };
   }
 
   private async lockCurrentRun(em: EntityManager): Promise<RunRecord> {
@@ -281,6 +302,18 @@ function entryStatus(entry: QueueRecord): InspectionStatusDto {
     state: entry.state,
     ...(entry.error ? { error: entry.error } : {}),
     ...(entry.results ? { results: entry.results } : {}),
+  };
+}
+
+/** A VM's place in its run's queue, as history and queue pages show it. */
+function placeOf(entry: Omit<QueueRecord, 'results'>): QueuePlaceDto {
+  return {
+    state: entry.state,
+    ...(entry.error ? { error: entry.error } : {}),
+    sequence: entry.seq,
+    queuedAt: entry.queuedAt.toISOString(),
+    ...(entry.startedAt ? { startedAt: entry.startedAt.toISOString() } : {}),
+    ...(entry.finishedAt ? { finishedAt: entry.finishedAt.toISOString() } : {}),
   };
 }
 

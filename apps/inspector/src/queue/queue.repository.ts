@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type {
+  ConcernSeverity,
   InspectionResults,
   InspectionSourceType,
   InspectionState,
@@ -54,6 +55,9 @@ export interface IntentRecord {
   vmState: InspectionState | null;
   vmClaimedBy: string | null;
 }
+
+/** How many of an inspection's concerns are of each severity. */
+export type ConcernCounts = Record<ConcernSeverity, number>;
 
 /** How a VM's inspection ended. */
 export interface Outcome {
@@ -266,6 +270,33 @@ export class QueueRepository {
         ORDER BY ${keyset.orderBy} LIMIT $4`,
       [vmId, after?.[0] ?? null, after?.[1] ?? null, take],
     )) as (QueueRecord & { sourceType: InspectionSourceType; pageAt: string })[];
+  }
+
+  /**
+   * One page of a run's queue in its order (seq), after `afterSeq`, `take` rows, optionally of one
+   * state only; results stay behind, only their concerns are counted by severity.
+   */
+  async page(
+    runId: string,
+    state: InspectionState | undefined,
+    take: number,
+    afterSeq: string | undefined,
+  ): Promise<(Omit<QueueRecord, 'results'> & { concerns: ConcernCounts | null })[]> {
+    return (await this.ds.query(
+      `SELECT q.run_id AS "runId", q.vm_id AS "vmId", q.seq::float8 AS seq, q.state, q.error,
+              q.claimed_by AS "claimedBy", q.cancel_requested AS "cancelRequested", q.attempts,
+              q.queued_at AS "queuedAt", q.started_at AS "startedAt", q.finished_at AS "finishedAt",
+              CASE WHEN q.results IS NOT NULL THEN (
+                SELECT json_build_object(
+                         'blocker', count(*) FILTER (WHERE c->>'severity' = 'blocker'),
+                         'warning', count(*) FILTER (WHERE c->>'severity' = 'warning'),
+                         'info', count(*) FILTER (WHERE c->>'severity' = 'info'))
+                  FROM jsonb_array_elements(COALESCE(q.results->'concerns', '[]'::jsonb)) c) END AS concerns
+         FROM inspector.queue q
+        WHERE q.run_id = $1 AND ($2::text IS NULL OR q.state = $2) AND ($3::bigint IS NULL OR q.seq > $3)
+        ORDER BY q.seq LIMIT $4`,
+      [runId, state ?? null, afterSeq ?? null, take],
+    )) as (Omit<QueueRecord, 'results'> & { concerns: ConcernCounts | null })[];
   }
 
   async counts(em: EntityManager, runId: string): Promise<{ pending: number; running: number }> {

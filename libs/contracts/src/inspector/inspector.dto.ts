@@ -169,6 +169,14 @@ export class InspectionHistoryRequest extends PageQuery {
   id!: string;
 }
 
+/** Query of `GET /vms/inspector/queue`: one page of the run's queue, first queued first. */
+export class InspectionQueueRequest extends PageQuery {
+  @ApiPropertyOptional({ enum: INSPECTION_STATES.filter((s) => s !== 'not_found') })
+  @IsOptional()
+  @IsIn(INSPECTION_STATES.filter((s) => s !== 'not_found'))
+  state?: Exclude<InspectionState, 'not_found'>;
+}
+
 export class InspectorStatusDto {
   @ApiProperty({ enum: INSPECTOR_STATES })
   state!: InspectorState;
@@ -220,12 +228,13 @@ export class InspectionStatusDto {
   results?: InspectionResults;
 }
 
-export class InspectionHistoryItemDto extends InspectionStatusDto {
-  @ApiProperty({ format: 'uuid' })
-  runId!: string;
-  @ApiProperty({ enum: INSPECTION_SOURCE_TYPES })
-  source!: InspectionSourceType;
-  /** Position in its run's queue. */
+/** A VM's place in one run's queue: its state there, and when it was queued, started and ended. */
+export class QueuePlaceDto {
+  @ApiProperty({ enum: INSPECTION_STATES })
+  state!: InspectionState;
+  @ApiPropertyOptional()
+  error?: string;
+  /** Position in its run's queue: VMs are inspected in this order. */
   @ApiProperty()
   sequence!: number;
   @ApiProperty()
@@ -234,6 +243,51 @@ export class InspectionHistoryItemDto extends InspectionStatusDto {
   startedAt?: string;
   @ApiPropertyOptional()
   finishedAt?: string;
+}
+
+export class InspectionHistoryItemDto extends QueuePlaceDto {
+  @ApiProperty({ format: 'uuid' })
+  runId!: string;
+  @ApiProperty({ enum: INSPECTION_SOURCE_TYPES })
+  source!: InspectionSourceType;
+  /** Present once the VM is inspected (state `completed`). */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  results?: InspectionResults;
+}
+
+/** How many of a completed inspection's concerns are of each severity. */
+export class ConcernCountsDto {
+  @ApiProperty()
+  blocker!: number;
+  @ApiProperty()
+  warning!: number;
+  @ApiProperty()
+  info!: number;
+}
+
+/** A VM in the run's queue, without its results (`GET /vms/{id}/inspector` has them). */
+export class InspectionQueueItemDto extends QueuePlaceDto {
+  @ApiProperty()
+  vmId!: string;
+  /** Present once the VM is inspected (state `completed`). */
+  @ApiPropertyOptional({ type: ConcernCountsDto })
+  concerns?: ConcernCountsDto;
+}
+
+export class InspectionQueueDto {
+  /** The run the queue belongs to: the latest start that connected; null before any did. */
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  runId!: string | null;
+  @ApiProperty({ enum: INSPECTION_SOURCE_TYPES, nullable: true })
+  source!: InspectionSourceType | null;
+  /** The run's state (the inspector's, unless a later start is still connecting or failed to). */
+  @ApiProperty({ enum: INSPECTOR_STATES })
+  state!: InspectorState;
+  @ApiProperty({ type: [InspectionQueueItemDto] })
+  items!: InspectionQueueItemDto[];
+  /** The cursor of the next page; null on the last. */
+  @ApiProperty({ type: String, nullable: true })
+  next_cursor!: string | null;
 }
 
 export class InspectionHistoryDto {

@@ -13,6 +13,8 @@ export const InspectorSubjects = {
   ADD: 'inspector.run.add',
   /** Stops the inspector: cancels the pending VMs and the running ones (`DELETE /vms/inspector`). */
   STOP: 'inspector.run.stop',
+  /** One page of the queue of the latest run that connected, first queued first (`GET /vms/inspector/queue`). */
+  QUEUE: 'inspector.run.queue',
   /** One VM's inspection in the current run (`GET /vms/{id}/inspector`). */
   VM_STATUS: 'inspector.vm.status',
   /** Cancels one VM of the current run (`DELETE /vms/{id}/inspector`). */

@@ -99,6 +99,8 @@ import type {
   AddVmsRequest,
   InspectionHistoryDto,
   InspectionHistoryRequest,
+  InspectionQueueDto,
+  InspectionQueueRequest,
   InspectionStatusDto,
   InspectionVmRequest,
   InspectorStatusDto,
@@ -230,6 +232,7 @@ interface InspectorRpc {
   [InspectorSubjects.VM_STATUS]: Rpc<InspectionVmRequest, InspectionStatusDto>;
   [InspectorSubjects.VM_CANCEL]: Rpc<InspectionVmRequest, InspectionStatusDto>;
   [InspectorSubjects.VM_HISTORY]: Rpc<InspectionHistoryRequest, InspectionHistoryDto>;
+  [InspectorSubjects.QUEUE]: Rpc<InspectionQueueRequest, InspectionQueueDto>;
   [InspectorSubjects.EXPORT_OPEN]: Rpc<OpenExportRequest, VsphereExportDto>;
   [InspectorSubjects.EXPORT_SESSION]: Rpc<ExportIdRequest, ExportSessionDto>;
   [InspectorSubjects.EXPORT_GET]: Rpc<ExportIdRequest, VsphereExportDto>;

@@ -54,6 +54,7 @@ export const SERVICE_CALLS: Readonly<Record<ServiceName, readonly RpcSubject[]>>
     HostSubjects.TRAIT_GET,
     HostSubjects.TRAIT_LIST,
     InspectorSubjects.ADD,
+    InspectorSubjects.QUEUE,
     InspectorSubjects.START,
     InspectorSubjects.STATUS,
     InspectorSubjects.STOP,
