@@ -4,11 +4,28 @@ import type { DiskDto, VmDto, VolumeOperationDto } from '@ferry/contracts';
 import { eventually, randomName } from '@ferry/testing';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { auditA11y, overflowX } from '../support/a11y';
 import { holdImage } from '../support/hold-image';
 import { Suite } from '../support/suite';
 
 /** Screenshots of the main views, kept as test artefacts (CI keeps tmp/). */
 const SHOTS = join(__dirname, '../../tmp/console-screenshots');
+/** The narrowest window the console is checked at: a small laptop's, with room to spare. */
+const NARROW = { width: 1024, height: 700 };
+
+/**
+ * Opens a view, waits for its heading (and `ready`, what shows its data), and checks it: no WCAG 2.1
+ * A/AA rule broken (axe-core), nothing wider than the window. Keeps a screenshot.
+ */
+async function checkView(page: Page, url: string, view: string, ready?: () => Promise<void>): Promise<void> {
+  await page.goto(`${url}/#/${view}`);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  await ready?.();
+  expect({ view, findings: await auditA11y(page) }).toEqual({ view, findings: [] });
+  expect({ view, overflow: await overflowX(page) }).toEqual({ view, overflow: 0 });
+  await page.screenshot({ path: join(SHOTS, `narrow-${view}.png`), fullPage: true });
+}
+
 /** Debian's chromium, as tools/ensure-infra.sh installs it; playwright-core downloads no browser. */
 const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 
@@ -39,8 +56,8 @@ describe('web console (Playwright, Debian chromium)', () => {
     await suite?.dispose();
   });
 
-  async function signIn(key: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  async function signIn(key: string, viewport = { width: 1366, height: 900 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(`${suite.gatewayUrl}/`);
@@ -105,6 +122,7 @@ describe('web console (Playwright, Debian chromium)', () => {
     for (const d of disks) expect(said).toContain(d.name);
     expect(said).toContain(`appliance VM ${Suite.APPLIANCE}`);
     expect(said).toMatch(/is deleted/);
+    expect(await auditA11y(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'failover-cleanup-dialog.png') });
     await dialog.getByRole('button', { name: 'Clean up' }).click();
   }
@@ -222,6 +240,52 @@ describe('web console (Playwright, Debian chromium)', () => {
     expect(await page.getByTestId('cleanup-report').count()).toBe(0);
     await page.context().close();
   }, 300_000);
+
+  it('passes an accessibility audit on every view, with their data, and fits a 1024-pixel window', async () => {
+    const page = await signIn(suite.adminKey, NARROW);
+    await checkView(page, suite.gatewayUrl, 'health', () =>
+      page.getByText('postgres', { exact: false }).first().waitFor(),
+    );
+    await checkView(page, suite.gatewayUrl, 'vms', () => page.getByTestId(`vm-${Suite.APPLIANCE}`).waitFor());
+    await checkView(page, suite.gatewayUrl, 'disks', () =>
+      page.getByRole('grid', { name: 'Disks' }).getByText('in-use', { exact: true }).first().waitFor(),
+    );
+    await checkView(page, suite.gatewayUrl, 'failover', () =>
+      page.getByText('cleanup_completed', { exact: true }).first().waitFor(),
+    );
+    await checkView(page, suite.gatewayUrl, 'coherence', () =>
+      page.getByRole('img', { name: /^Duration of the last \d+ sweeps/ }).waitFor(),
+    );
+    await checkView(page, suite.gatewayUrl, 'migrations');
+    // Narrower than 1200 px the navigation folds away behind a button in the masthead.
+    const nav = page.getByRole('navigation', { name: 'Views' });
+    expect(await nav.isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Navigation' }).click();
+    await nav.getByRole('link', { name: 'Disks' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Disks' }).waitFor();
+    // Choosing a view folds the navigation away again, off the page it lay over.
+    await nav.waitFor({ state: 'hidden' });
+    expect(await auditA11y(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'narrow-navigation.png') });
+    await page.context().close();
+    const signInPage = await (await browser.newContext({ viewport: NARROW })).newPage();
+    await signInPage.goto(`${suite.gatewayUrl}/`);
+    await signInPage.getByLabel('API key').waitFor();
+    expect(await auditA11y(signInPage)).toEqual([]);
+    expect(await overflowX(signInPage)).toBe(0);
+    // The checks can fail: an unlabelled field and a row wider than the window are found.
+    await signInPage.evaluate(`(() => {
+      const form = document.querySelector('form');
+      form.append(document.createElement('input'));
+      const wide = document.createElement('div');
+      wide.style.width = '1500px';
+      wide.style.height = '1px';
+      form.append(wide);
+    })()`);
+    expect((await auditA11y(signInPage)).map((f) => f.rule)).toContain('label');
+    expect(await overflowX(signInPage)).toBeGreaterThan(0);
+    await signInPage.context().close();
+  }, 180_000);
 });
 
 describe('web console: hosts, placement and inspections (Playwright, Debian chromium)', () => {
@@ -276,12 +340,39 @@ describe('web console: hosts, placement and inspections (Playwright, Debian chro
     await page.getByLabel('VM ids, in order').fill('no-such-vm-1, no-such-vm-2');
     await page.getByRole('button', { name: 'Inspect' }).click();
     const queue = page.getByRole('grid', { name: 'Inspection queue' });
-    await queue.getByText('no-such-vm-2').waitFor();
+    await queue.getByText('no-such-vm-2', { exact: true }).waitFor();
     await eventually(
       async () => ((await queue.getByText(/^(error|not_found)$/).count()) === 2 ? true : undefined),
       60_000,
     );
     await page.screenshot({ path: join(SHOTS, 'inspections.png') });
+
+    // The queue is the inspector's, whoever started it: a run started elsewhere replaces it live.
+    await page.getByRole('heading', { name: /^Queue run .* · local · done$/ }).waitFor();
+    const elsewhere = await suite.request('POST', '/api/v1/vms/inspector', {
+      body: { source: { type: 'local' }, vmIds: ['no-such-vm-3', 'no-such-vm-4', 'no-such-vm-5'] },
+    });
+    expect(elsewhere.status).toBe(202);
+    await queue.getByText('no-such-vm-5', { exact: true }).waitFor();
+    await eventually(
+      async () => ((await queue.getByText(/^(error|not_found)$/).count()) === 3 ? true : undefined),
+      60_000,
+    );
+    expect(await queue.getByText('no-such-vm-1', { exact: true }).count()).toBe(0);
+    // One state only: the failed VMs, and none when asking for the completed ones.
+    await page.getByRole('button', { name: 'error', exact: true }).click();
+    await eventually(async () => ((await queue.getByRole('row').count()) === 4 ? true : undefined));
+    await page.getByRole('button', { name: 'completed', exact: true }).click();
+    await page.getByText('No VM in this state.').waitFor();
+
+    await page.getByRole('button', { name: 'all', exact: true }).click();
+    await page.setViewportSize(NARROW);
+    await checkView(page, suite.gatewayUrl, 'inspections', () =>
+      queue.getByText('no-such-vm-5', { exact: true }).waitFor(),
+    );
+    await checkView(page, suite.gatewayUrl, 'hosts', () =>
+      page.getByRole('grid', { name: 'Hosts' }).getByText('ready', { exact: true }).waitFor(),
+    );
     await page.context().close();
   }, 240_000);
 });

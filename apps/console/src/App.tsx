@@ -5,18 +5,21 @@ import {
   MastheadBrand,
   MastheadContent,
   MastheadMain,
+  MastheadToggle,
   Nav,
   NavItem,
   NavList,
   Page,
+  PageContext,
   PageSidebar,
   PageSidebarBody,
+  PageToggleButton,
   Spinner,
   Toolbar,
   ToolbarContent,
   ToolbarItem,
 } from '@patternfly/react-core';
-import { useEffect, useState } from 'react';
+import { useContext, useEffect, useState } from 'react';
 import { Notifications } from './components/notifications';
 import { LiveProvider, useLive } from './live/events';
 import { SessionProvider, useSession } from './session';
@@ -70,6 +73,10 @@ function Shell() {
   const masthead = (
     <Masthead>
       <MastheadMain>
+        {/* Below 1200 px the navigation folds away; this opens it (PatternFly's managed sidebar). */}
+        <MastheadToggle>
+          <PageToggleButton isHamburgerButton aria-label="Navigation" />
+        </MastheadToggle>
         <MastheadBrand>
           <strong style={{ fontSize: '1.25rem' }}>Ferry</strong>
         </MastheadBrand>
@@ -100,15 +107,7 @@ function Shell() {
   const sidebar = (
     <PageSidebar>
       <PageSidebarBody>
-        <Nav aria-label="Views">
-          <NavList>
-            {VIEWS.map((v) => (
-              <NavItem key={v.path} to={`#/${v.path}`} isActive={v.path === view.path}>
-                {v.title}
-              </NavItem>
-            ))}
-          </NavList>
-        </Nav>
+        <ViewsNav active={view.path} />
       </PageSidebarBody>
     </PageSidebar>
   );
@@ -117,5 +116,21 @@ function Shell() {
     <Page masthead={masthead} sidebar={sidebar} isManagedSidebar>
       <View />
     </Page>
+  );
+}
+
+/** The views' navigation; on a narrow window, where it lies over the page, choosing a view folds it. */
+function ViewsNav({ active }: { active: string }) {
+  const { isMobile, isSidebarOpen, onSidebarToggle } = useContext(PageContext);
+  return (
+    <Nav aria-label="Views" onSelect={() => isMobile && isSidebarOpen && onSidebarToggle()}>
+      <NavList>
+        {VIEWS.map((v) => (
+          <NavItem key={v.path} to={`#/${v.path}`} isActive={v.path === active}>
+            {v.title}
+          </NavItem>
+        ))}
+      </NavList>
+    </Nav>
   );
 }

@@ -11,7 +11,7 @@ import {
   ToggleGroupItem,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Schemas } from '../api/client';
 import { api, must } from '../api/client';
 import { InlineForm } from '../components/inline-form';
@@ -19,16 +19,21 @@ import { useNotify } from '../components/notifications';
 import { useLoad } from '../components/use-load';
 import { useEvents } from '../live/events';
 import { may, useSession } from '../session';
+import type { InspectionQueue, QueueFilter } from './inspection-model';
+import { applyVmEvent, parseVmIds, vmEventOf } from './inspection-model';
 
 type VmInspection = Schemas['InspectionStatusDto'];
 interface Concern {
   code: string;
   severity: string;
   message?: string;
+  subject?: string;
 }
 
-/** The VMs of the run this page started, in queue order (kept for a reload; ids only, no secrets). */
-const QUEUE_KEY = 'ferry.inspection.queue';
+const FIRST_PAGE = 100;
+/** At most this many rows are read again at once when the queue must be reloaded. */
+const RELOAD_MAX = 1000;
+const FILTERS: QueueFilter[] = ['all', 'pending', 'running', 'completed', 'canceled', 'error'];
 const STATE_COLOR = {
   pending: 'grey',
   running: 'blue',
@@ -38,41 +43,69 @@ const STATE_COLOR = {
   not_found: 'grey',
 } as const;
 
-/** Parses the VM ids a user typed: commas, spaces or new lines between them; order kept, repeats dropped. */
-export function parseVmIds(text: string): string[] {
-  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
-}
-
 function concernsOf(results: VmInspection['results']): Concern[] {
   const list = (results as { concerns?: unknown } | undefined)?.concerns;
   return Array.isArray(list) ? (list as Concern[]) : [];
 }
 
-/** Seed 000's inspector: start a run against vCenter or local VMs, its per-VM FIFO live, results. */
+/**
+ * Seed 000's inspector: start a run against vCenter or local VMs; its per-VM FIFO (whoever started
+ * it) from `GET /vms/inspector/queue`, page by page, patched live by the VMs' events; each VM's
+ * results and history read when opened.
+ */
 export function InspectionsView() {
   const { session } = useSession();
   const operator = may(session?.role, 'operator');
   const notify = useNotify();
   const status = useLoad(() => must(api.GET('/api/v1/vms/inspector')));
-  const [queue, setQueue] = useState<string[]>(
-    () => JSON.parse(sessionStorage.getItem(QUEUE_KEY) ?? '[]') as string[],
-  );
-  const [states, setStates] = useState<Record<string, VmInspection>>({});
+  const [filter, setFilter] = useState<QueueFilter>('all');
+  const [queue, setQueue] = useState<InspectionQueue | null>(null);
+  const [more, setMore] = useState(false);
+  // The rows as last shown, for events that arrive between two renders.
+  const current = useRef<InspectionQueue | null>(null);
+  const show = (q: InspectionQueue) => {
+    current.current = q;
+    setQueue(q);
+  };
+  const reloading = useRef<ReturnType<typeof setTimeout> | null>(null);
 
+  const load = useCallback(
+    async (cursor?: string) => {
+      const shown = current.current?.items.length ?? 0;
+      const limit = cursor ? FIRST_PAGE : Math.min(RELOAD_MAX, Math.max(FIRST_PAGE, shown));
+      const query = { limit, ...(cursor ? { cursor } : {}), ...(filter === 'all' ? {} : { state: filter }) };
+      const page = await must(api.GET('/api/v1/vms/inspector/queue', { params: { query } }));
+      const before = current.current;
+      show(cursor && before ? { ...page, items: [...before.items, ...page.items] } : page);
+    },
+    [filter],
+  );
   useEffect(() => {
-    sessionStorage.setItem(QUEUE_KEY, JSON.stringify(queue));
-    for (const id of queue)
-      void api.GET('/api/v1/vms/{id}/inspector', { params: { path: { id } } }).then(({ data }) => {
-        if (data) setStates((s) => ({ ...s, [id]: data }));
-      });
-  }, [queue]);
-  useEvents(['ferry.inspector.run.state-changed'], status.reload);
+    current.current = null;
+    load().catch((err: Error) =>
+      notify({ variant: 'danger', title: 'Could not read the queue', body: err.message }),
+    );
+  }, [load, notify]);
+  // A start queues thousands of VMs at once: their events ask for one reload, not one each.
+  const reload = useCallback(() => {
+    if (reloading.current) return;
+    reloading.current = setTimeout(() => {
+      reloading.current = null;
+      void load().catch(() => undefined);
+    }, 300);
+  }, [load]);
+  useEffect(() => () => clearTimeout(reloading.current ?? undefined), []);
+
+  useEvents(['ferry.inspector.run.state-changed'], () => {
+    status.reload();
+    reload();
+  });
   useEvents(['ferry.inspector.vm.state-changed', 'ferry.inspector.vm.inspected'], (e) => {
-    const { vmId } = e.data as { vmId: string };
-    if (!queue.includes(vmId)) return;
-    void api.GET('/api/v1/vms/{id}/inspector', { params: { path: { id: vmId } } }).then(({ data }) => {
-      if (data) setStates((s) => ({ ...s, [vmId]: data }));
-    });
+    const event = vmEventOf(e.type, e.data);
+    if (!event || !current.current) return;
+    const next = applyVmEvent(current.current, event, filter);
+    if (next === 'reload') reload();
+    else if (next !== current.current) show(next);
   });
 
   const run = async (call: Promise<{ error?: unknown; response: Response }>, what: string) => {
@@ -81,6 +114,17 @@ export function InspectionsView() {
       status.reload();
     } catch (err) {
       notify({ variant: 'danger', title: `Could not ${what}`, body: (err as Error).message });
+    }
+  };
+  const loadMore = async () => {
+    if (!queue?.next_cursor) return;
+    setMore(true);
+    try {
+      await load(queue.next_cursor);
+    } catch (err) {
+      notify({ variant: 'danger', title: 'Could not read the queue', body: (err as Error).message });
+    } finally {
+      setMore(false);
     }
   };
 
@@ -98,7 +142,20 @@ export function InspectionsView() {
         )}
       </Title>
       {status.data?.error && <Alert variant="danger" isInline title={status.data.error} />}
-      {operator && <StartInspection onStarted={setQueue} />}
+      {operator && <StartInspection onStarted={reload} />}
+      <Title headingLevel="h2" size="lg">
+        Queue{' '}
+        {queue?.runId && (
+          <small>
+            run {queue.runId.slice(0, 8)} · {queue.source} · {queue.state}
+          </small>
+        )}
+      </Title>
+      <ToggleGroup aria-label="Show VMs">
+        {FILTERS.map((f) => (
+          <ToggleGroupItem key={f} text={f} isSelected={filter === f} onChange={() => setFilter(f)} />
+        ))}
+      </ToggleGroup>
       <Table aria-label="Inspection queue" variant="compact">
         <Thead>
           <Tr>
@@ -106,70 +163,99 @@ export function InspectionsView() {
             <Th>VM</Th>
             <Th>State</Th>
             <Th>Concerns</Th>
+            <Th>Results</Th>
             {operator && <Th screenReaderText="Actions" />}
           </Tr>
         </Thead>
         <Tbody>
-          {queue.map((id, i) => {
-            const s = states[id];
-            const concerns = concernsOf(s?.results);
-            return (
-              <Tr key={id}>
-                <Td dataLabel="#">{i + 1}</Td>
-                <Td dataLabel="VM">{id}</Td>
-                <Td dataLabel="State">
-                  {s && <Label color={STATE_COLOR[s.state]}>{s.state}</Label>} {s?.error}
-                </Td>
-                <Td dataLabel="Concerns">
-                  {concerns.length > 0 && (
-                    <List isPlain>
-                      {concerns.map((c) => (
-                        <ListItem key={c.code}>
-                          <Label
-                            color={
-                              c.severity === 'blocker' ? 'red' : c.severity === 'warning' ? 'orange' : 'grey'
-                            }
-                          >
-                            {c.code}
-                          </Label>{' '}
-                          {c.message}
-                        </ListItem>
-                      ))}
-                    </List>
-                  )}
-                  <InspectionHistory id={id} />
-                  {s?.results && (
-                    <ExpandableSection toggleText="Facts">
-                      <pre style={{ maxHeight: '24rem', overflow: 'auto' }}>
-                        {JSON.stringify(s.results, null, 2)}
-                      </pre>
-                    </ExpandableSection>
+          {(queue?.items ?? []).map((item, i) => (
+            <Tr key={item.vmId}>
+              <Td dataLabel="#">{i + 1}</Td>
+              <Td dataLabel="VM">{item.vmId}</Td>
+              <Td dataLabel="State">
+                <Label color={STATE_COLOR[item.state]}>{item.state}</Label> {item.error}
+              </Td>
+              <Td dataLabel="Concerns">{item.concerns && <ConcernCountLabels counts={item.concerns} />}</Td>
+              <Td dataLabel="Results">
+                {item.state === 'completed' && <InspectionResults id={item.vmId} />}
+                <InspectionHistory id={item.vmId} />
+              </Td>
+              {operator && (
+                <Td dataLabel="Actions">
+                  {(item.state === 'pending' || item.state === 'running') && (
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      aria-label={`Cancel ${item.vmId}`}
+                      onClick={() =>
+                        void run(
+                          api.DELETE('/api/v1/vms/{id}/inspector', { params: { path: { id: item.vmId } } }),
+                          `cancel ${item.vmId}`,
+                        )
+                      }
+                    >
+                      Cancel
+                    </Button>
                   )}
                 </Td>
-                {operator && (
-                  <Td dataLabel="Actions">
-                    {s && (s.state === 'pending' || s.state === 'running') && (
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        onClick={() =>
-                          void run(
-                            api.DELETE('/api/v1/vms/{id}/inspector', { params: { path: { id } } }),
-                            `cancel ${id}`,
-                          )
-                        }
-                      >
-                        Cancel
-                      </Button>
-                    )}
-                  </Td>
-                )}
-              </Tr>
-            );
-          })}
+              )}
+            </Tr>
+          ))}
         </Tbody>
       </Table>
+      {queue && queue.items.length === 0 && (
+        <p>{queue.runId ? 'No VM in this state.' : 'Nothing inspected yet.'}</p>
+      )}
+      {queue?.next_cursor && (
+        <Button variant="link" isLoading={more} onClick={() => void loadMore()}>
+          Show more
+        </Button>
+      )}
     </PageSection>
+  );
+}
+
+function ConcernCountLabels({ counts }: { counts: Schemas['ConcernCountsDto'] }) {
+  if (counts.blocker + counts.warning + counts.info === 0) return <>none</>;
+  return (
+    <>
+      {counts.blocker > 0 && <Label color="red">{counts.blocker} blocking</Label>}{' '}
+      {counts.warning > 0 && <Label color="orange">{counts.warning} warnings</Label>}{' '}
+      {counts.info > 0 && <Label color="grey">{counts.info} notes</Label>}
+    </>
+  );
+}
+
+/** A VM's results in the queue's run (concerns, then every fact), read when opened. */
+function InspectionResults({ id }: { id: string }) {
+  const [open, setOpen] = useState(false);
+  const [results, setResults] = useState<VmInspection['results'] | null>(null);
+  const toggle = (_e: unknown, expanded: boolean) => {
+    setOpen(expanded);
+    if (expanded)
+      void api
+        .GET('/api/v1/vms/{id}/inspector', { params: { path: { id } } })
+        .then(({ data }) => setResults(data?.results ?? null));
+  };
+  const concerns = concernsOf(results ?? undefined);
+  return (
+    <ExpandableSection toggleText="Concerns and facts" isExpanded={open} onToggle={toggle}>
+      {concerns.length > 0 && (
+        <List isPlain>
+          {concerns.map((c) => (
+            <ListItem key={`${c.code}:${c.subject ?? ''}`}>
+              <Label color={c.severity === 'blocker' ? 'red' : c.severity === 'warning' ? 'orange' : 'grey'}>
+                {c.code}
+              </Label>{' '}
+              {c.message}
+            </ListItem>
+          ))}
+        </List>
+      )}
+      {results && (
+        <pre style={{ maxHeight: '24rem', overflow: 'auto' }}>{JSON.stringify(results, null, 2)}</pre>
+      )}
+    </ExpandableSection>
   );
 }
 
@@ -198,7 +284,7 @@ function InspectionHistory({ id }: { id: string }) {
   );
 }
 
-function StartInspection({ onStarted }: { onStarted(vmIds: string[]): void }) {
+function StartInspection({ onStarted }: { onStarted(): void }) {
   const notify = useNotify();
   const [source, setSource] = useState<'vsphere' | 'local'>('vsphere');
   const [url, setUrl] = useState('');
@@ -214,7 +300,7 @@ function StartInspection({ onStarted }: { onStarted(vmIds: string[]): void }) {
     try {
       await must(api.POST('/api/v1/vms/inspector', { body }));
       setPassword('');
-      onStarted(vmIds);
+      onStarted();
     } catch (err) {
       notify({ variant: 'danger', title: 'Could not start the inspection', body: (err as Error).message });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseVmIds } from './InspectionsView';
+import { parseVmIds } from './inspection-model';
 import { actionsFor, disksByVm } from './VmsView';
 import { VIEWS, viewOf } from './routes';
 
