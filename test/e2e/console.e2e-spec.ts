@@ -292,6 +292,9 @@ describe('web console: hosts, placement and inspections (Playwright, Debian chro
   let suite: Suite;
   let browser: Browser;
 
+  /** A stopped VM whose disk holds a small Debian root (fstab by-path, VMware tools): real facts to show. */
+  let guestVm: VmDto;
+
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     suite = await Suite.start(['vm-operator', 'host-capability', 'inspector', 'gateway']);
@@ -299,7 +302,8 @@ describe('web console: hosts, placement and inspections (Playwright, Debian chro
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
-  }, 120_000);
+    guestVm = await suite.createLegacyGuestVm('stopped', 'root');
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -334,18 +338,32 @@ describe('web console: hosts, placement and inspections (Playwright, Debian chro
     expect(await verdict.innerText()).toContain('CUSTOM_NOBODY_HAS_THIS');
     await page.screenshot({ path: join(SHOTS, 'hosts.png'), fullPage: true });
 
-    // An inspection of local VMs, one of which does not exist: the queue shows each VM's outcome live.
+    // An inspection of local VMs, two of which do not exist: the queue shows each VM's outcome live,
+    // and the real one's facts as libguestfs read them from its disk.
     await page.goto(`${suite.gatewayUrl}/#/inspections`);
     await page.getByRole('button', { name: 'Local VMs' }).click();
-    await page.getByLabel('VM ids, in order').fill('no-such-vm-1, no-such-vm-2');
+    await page.getByLabel('VM ids, in order').fill(`no-such-vm-1, ${guestVm.name}, no-such-vm-2`);
     await page.getByRole('button', { name: 'Inspect' }).click();
     const queue = page.getByRole('grid', { name: 'Inspection queue' });
     await queue.getByText('no-such-vm-2', { exact: true }).waitFor();
-    await eventually(
-      async () => ((await queue.getByText(/^(error|not_found)$/).count()) === 2 ? true : undefined),
-      60_000,
-    );
-    await page.screenshot({ path: join(SHOTS, 'inspections.png') });
+    const guestRow = queue.getByRole('row').filter({ hasText: guestVm.name });
+    await guestRow.getByText('completed', { exact: true }).waitFor({ timeout: 180_000 });
+    expect(await queue.getByText('error', { exact: true }).count()).toBe(2);
+    // Counted on the row (seed 001's hazards: fstab by path, VMware tools), laid out when opened.
+    expect(await guestRow.innerText()).toMatch(/1 blocking\s+1 warning\b/);
+    // Opened by keyboard: the row's toggle is named after its VM.
+    await guestRow.getByRole('button', { name: `${guestVm.name} Details` }).focus();
+    await page.keyboard.press('Enter');
+    const details = page.getByTestId(`inspection-details-${guestVm.name}`);
+    await details.getByText('FSTAB_BY_PATH', { exact: true }).waitFor();
+    expect(await details.innerText()).toMatch(/Guest OS\s+(Debian|debian 12)/i);
+    expect(await details.innerText()).toContain('legacy-web');
+    const fstab = details.getByRole('grid', { name: `/etc/fstab of ${guestVm.name}` });
+    expect(await fstab.innerText()).toContain('/dev/disk/by-path/');
+    await details.getByRole('listitem').filter({ hasText: 'completed' }).first().waitFor();
+    expect(await overflowX(page)).toBe(0);
+    expect(await auditA11y(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'inspections.png'), fullPage: true });
 
     // The queue is the inspector's, whoever started it: a run started elsewhere replaces it live.
     await page.getByRole('heading', { name: /^Queue run .* · local · done$/ }).waitFor();

@@ -1,16 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  AttachedDeviceDto,
-  InspectionStatusDto,
-  InspectorStatusDto,
-  RpcErrorBody,
-  VmDto,
-} from '@ferry/contracts';
-import { DeviceSubjects, InspectorEvents } from '@ferry/contracts';
-import { buildGuestImage, eventually, randomName } from '@ferry/testing';
-import type { NatsConnection } from 'nats';
-import { connect } from 'nats';
+import type { InspectionStatusDto, InspectorStatusDto, VmDto } from '@ferry/contracts';
+import { InspectorEvents } from '@ferry/contracts';
+import { eventually } from '@ferry/testing';
 import { SseClient } from '../support/sse';
 import { Suite } from '../support/suite';
 
@@ -21,7 +13,6 @@ import { Suite } from '../support/suite';
 describe('inspector against vm-operator VMs (real QEMU, real libguestfs)', () => {
   let suite: Suite;
   let sse: SseClient;
-  let nc: NatsConnection;
   let vm: VmDto;
   const DEVICE = 'guest-root';
 
@@ -31,31 +22,11 @@ describe('inspector against vm-operator VMs (real QEMU, real libguestfs)', () =>
       authorization: `Bearer ${suite.adminKey}`,
     });
     await suite.startService('inspector');
-    nc = await connect({ servers: suite.nats.url });
-
-    const template = randomName('tpl');
-    await suite.request('POST', '/api/v1/templates', {
-      body: { name: template, cpu_count: 1, ram_amount: 64 },
-    });
-    vm = await suite.createVm(template, 'running', randomName('guest'));
-    const image = await buildGuestImage({
-      dir: mkdtempSync(join(suite.vmRuntimeDir, 'img-')),
-      rootSpec: 'by-path',
-      vmwareTools: true,
-      hostname: 'legacy-web',
-    });
-    const reply = await nc.request(
-      DeviceSubjects.ATTACH,
-      JSON.stringify({ vmId: vm.id, deviceId: DEVICE, path: image.path, format: 'qcow2', readOnly: false }),
-      { timeout: 15_000 },
-    );
-    const attached = reply.json<{ data?: AttachedDeviceDto; error?: RpcErrorBody }>();
-    expect(attached.error).toBeUndefined();
+    vm = await suite.createLegacyGuestVm('running', DEVICE);
   }, 120_000);
 
   afterAll(async () => {
     sse?.close();
-    await nc?.close();
     await suite?.dispose();
   });
 

@@ -34,7 +34,19 @@ export async function auditA11y(page: Page): Promise<A11yFinding[]> {
   })()`);
 }
 
-/** How far the page reaches past the window's right edge, in CSS pixels (0: no sideways scrolling). */
+/**
+ * How far the page reaches past the window's right edge, in CSS pixels (0: no sideways scrolling):
+ * the document's overflow, or that of any box that scrolls sideways (PatternFly's main area scrolls
+ * inside the page, so the document alone says nothing), but a `<pre>`, which scrolls by design.
+ */
 export function overflowX(page: Page): Promise<number> {
-  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+  return page.evaluate<number>(`(() => {
+    let worst = document.documentElement.scrollWidth - window.innerWidth;
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.tagName === 'PRE') continue;
+      const o = getComputedStyle(el).overflowX;
+      if (o === 'auto' || o === 'scroll') worst = Math.max(worst, el.scrollWidth - el.clientWidth);
+    }
+    return worst;
+  })()`);
 }

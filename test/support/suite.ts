@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceName, VmDto, VmState, VolumeOperationDto } from '@ferry/contracts';
+import type { RpcErrorBody, ServiceName, VmDto, VmState, VolumeOperationDto } from '@ferry/contracts';
+import { DeviceSubjects } from '@ferry/contracts';
 import type { ManagedProcess } from '@ferry/testing';
 import { Client } from 'pg';
+import { connect } from 'nats';
 import {
   NatsServerProcess,
+  buildGuestImage,
   createTestDatabase,
   eventually,
   freePort,
+  randomName,
   removeTestNetwork,
   spawnService,
   testNetwork,
@@ -259,6 +263,38 @@ export class Suite {
       await this.waitForVmState(created.id, 'running');
     }
     return created;
+  }
+
+  /**
+   * A VM (from a new template, 1 vCPU and 64 MiB) whose disk `deviceId` holds a small Debian root the
+   * way a VMware guest leaves it: fstab by `/dev/disk/by-path/`, VMware tools, hostname `legacy-web`
+   * (seed 001's hazards, for the inspector to find). Attached over NATS as vm-operator's device call.
+   */
+  async createLegacyGuestVm(state: 'running' | 'stopped', deviceId: string): Promise<VmDto> {
+    const template = randomName('tpl');
+    await this.request('POST', '/api/v1/templates', {
+      body: { name: template, cpu_count: 1, ram_amount: 64 },
+    });
+    const vm = await this.createVm(template, state, randomName('guest'));
+    const image = await buildGuestImage({
+      dir: mkdtempSync(join(this.vmRuntimeDir, 'img-')),
+      rootSpec: 'by-path',
+      vmwareTools: true,
+      hostname: 'legacy-web',
+    });
+    const nc = await connect({ servers: this.nats.url });
+    try {
+      const reply = await nc.request(
+        DeviceSubjects.ATTACH,
+        JSON.stringify({ vmId: vm.id, deviceId, path: image.path, format: 'qcow2', readOnly: false }),
+        { timeout: 15_000 },
+      );
+      const { error } = reply.json<{ error?: RpcErrorBody }>();
+      if (error) throw new Error(`could not attach the guest image: ${error.message}`);
+    } finally {
+      await nc.close();
+    }
+    return vm;
   }
 
   /** Polls GET /volume-operations/{id} until the operation has finished (completed, failed or cancelled). */

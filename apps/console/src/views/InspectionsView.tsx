@@ -1,16 +1,13 @@
 import {
   Alert,
   Button,
-  ExpandableSection,
   Label,
-  List,
-  ListItem,
   PageSection,
   Title,
   ToggleGroup,
   ToggleGroupItem,
 } from '@patternfly/react-core';
-import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Schemas } from '../api/client';
 import { api, must } from '../api/client';
@@ -21,14 +18,7 @@ import { useEvents } from '../live/events';
 import { may, useSession } from '../session';
 import type { InspectionQueue, QueueFilter } from './inspection-model';
 import { applyVmEvent, parseVmIds, vmEventOf } from './inspection-model';
-
-type VmInspection = Schemas['InspectionStatusDto'];
-interface Concern {
-  code: string;
-  severity: string;
-  message?: string;
-  subject?: string;
-}
+import { InspectionDetails } from './InspectionDetails';
 
 const FIRST_PAGE = 100;
 /** At most this many rows are read again at once when the queue must be reloaded. */
@@ -43,11 +33,6 @@ const STATE_COLOR = {
   not_found: 'grey',
 } as const;
 
-function concernsOf(results: VmInspection['results']): Concern[] {
-  const list = (results as { concerns?: unknown } | undefined)?.concerns;
-  return Array.isArray(list) ? (list as Concern[]) : [];
-}
-
 /**
  * Seed 000's inspector: start a run against vCenter or local VMs; its per-VM FIFO (whoever started
  * it) from `GET /vms/inspector/queue`, page by page, patched live by the VMs' events; each VM's
@@ -61,6 +46,13 @@ export function InspectionsView() {
   const [filter, setFilter] = useState<QueueFilter>('all');
   const [queue, setQueue] = useState<InspectionQueue | null>(null);
   const [more, setMore] = useState(false);
+  const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
+  const toggleOpen = (vmId: string) =>
+    setOpened((o) => {
+      const next = new Set(o);
+      if (!next.delete(vmId)) next.add(vmId);
+      return next;
+    });
   // The rows as last shown, for events that arrive between two renders.
   const current = useRef<InspectionQueue | null>(null);
   const show = (q: InspectionQueue) => {
@@ -68,15 +60,19 @@ export function InspectionsView() {
     setQueue(q);
   };
   const reloading = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // Events seen so far: a page read while one arrived may predate it, and is read again.
+  const events = useRef(0);
 
   const load = useCallback(
     async (cursor?: string) => {
       const shown = current.current?.items.length ?? 0;
       const limit = cursor ? FIRST_PAGE : Math.min(RELOAD_MAX, Math.max(FIRST_PAGE, shown));
       const query = { limit, ...(cursor ? { cursor } : {}), ...(filter === 'all' ? {} : { state: filter }) };
+      const seen = events.current;
       const page = await must(api.GET('/api/v1/vms/inspector/queue', { params: { query } }));
       const before = current.current;
       show(cursor && before ? { ...page, items: [...before.items, ...page.items] } : page);
+      if (events.current !== seen) reloadRef.current();
     },
     [filter],
   );
@@ -94,14 +90,18 @@ export function InspectionsView() {
       void load().catch(() => undefined);
     }, 300);
   }, [load]);
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
   useEffect(() => () => clearTimeout(reloading.current ?? undefined), []);
 
   useEvents(['ferry.inspector.run.state-changed'], () => {
+    events.current++;
     status.reload();
     reload();
   });
   useEvents(['ferry.inspector.vm.state-changed', 'ferry.inspector.vm.inspected'], (e) => {
     const event = vmEventOf(e.type, e.data);
+    events.current++;
     if (!event || !current.current) return;
     const next = applyVmEvent(current.current, event, filter);
     if (next === 'reload') reload();
@@ -159,49 +159,68 @@ export function InspectionsView() {
       <Table aria-label="Inspection queue" variant="compact">
         <Thead>
           <Tr>
+            <Th screenReaderText="Details" />
             <Th>#</Th>
             <Th>VM</Th>
             <Th>State</Th>
             <Th>Concerns</Th>
-            <Th>Results</Th>
             {operator && <Th screenReaderText="Actions" />}
           </Tr>
         </Thead>
-        <Tbody>
-          {(queue?.items ?? []).map((item, i) => (
-            <Tr key={item.vmId}>
-              <Td dataLabel="#">{i + 1}</Td>
-              <Td dataLabel="VM">{item.vmId}</Td>
-              <Td dataLabel="State">
-                <Label color={STATE_COLOR[item.state]}>{item.state}</Label> {item.error}
-              </Td>
-              <Td dataLabel="Concerns">{item.concerns && <ConcernCountLabels counts={item.concerns} />}</Td>
-              <Td dataLabel="Results">
-                {item.state === 'completed' && <InspectionResults id={item.vmId} />}
-                <InspectionHistory id={item.vmId} />
-              </Td>
-              {operator && (
-                <Td dataLabel="Actions">
-                  {(item.state === 'pending' || item.state === 'running') && (
-                    <Button
-                      variant="secondary"
-                      size="sm"
-                      aria-label={`Cancel ${item.vmId}`}
-                      onClick={() =>
-                        void run(
-                          api.DELETE('/api/v1/vms/{id}/inspector', { params: { path: { id: item.vmId } } }),
-                          `cancel ${item.vmId}`,
-                        )
-                      }
-                    >
-                      Cancel
-                    </Button>
+        {(queue?.items ?? []).map((item, i) => {
+          const isOpen = opened.has(item.vmId);
+          return (
+            <Tbody key={item.vmId} isExpanded={isOpen}>
+              <Tr>
+                {/* The toggle is named by the VM cell (PatternFly labels it by `simple-node<row>`). */}
+                <Td
+                  expand={{
+                    rowIndex: i,
+                    isExpanded: isOpen,
+                    onToggle: () => toggleOpen(item.vmId),
+                    expandId: 'inspection-toggle',
+                  }}
+                />
+                <Td dataLabel="#">{i + 1}</Td>
+                <Td dataLabel="VM" id={`simple-node${i}`}>
+                  {item.vmId}
+                </Td>
+                <Td dataLabel="State">
+                  <Label color={STATE_COLOR[item.state]}>{item.state}</Label> {item.error}
+                </Td>
+                <Td dataLabel="Concerns">{item.concerns && <ConcernCountLabels counts={item.concerns} />}</Td>
+                {operator && (
+                  <Td dataLabel="Actions">
+                    {(item.state === 'pending' || item.state === 'running') && (
+                      <Button
+                        variant="secondary"
+                        size="sm"
+                        aria-label={`Cancel ${item.vmId}`}
+                        onClick={() =>
+                          void run(
+                            api.DELETE('/api/v1/vms/{id}/inspector', { params: { path: { id: item.vmId } } }),
+                            `cancel ${item.vmId}`,
+                          )
+                        }
+                      >
+                        Cancel
+                      </Button>
+                    )}
+                  </Td>
+                )}
+              </Tr>
+              <Tr isExpanded={isOpen}>
+                <Td colSpan={operator ? 6 : 5}>
+                  {isOpen && (
+                    <ExpandableRowContent>
+                      <InspectionDetails id={item.vmId} completed={item.state === 'completed'} />
+                    </ExpandableRowContent>
                   )}
                 </Td>
-              )}
-            </Tr>
-          ))}
-        </Tbody>
+              </Tr>
+            </Tbody>
+          );
+        })}
       </Table>
       {queue && queue.items.length === 0 && (
         <p>{queue.runId ? 'No VM in this state.' : 'Nothing inspected yet.'}</p>
@@ -220,67 +239,17 @@ function ConcernCountLabels({ counts }: { counts: Schemas['ConcernCountsDto'] })
   return (
     <>
       {counts.blocker > 0 && <Label color="red">{counts.blocker} blocking</Label>}{' '}
-      {counts.warning > 0 && <Label color="orange">{counts.warning} warnings</Label>}{' '}
-      {counts.info > 0 && <Label color="grey">{counts.info} notes</Label>}
+      {counts.warning > 0 && (
+        <Label color="orange">
+          {counts.warning} warning{counts.warning === 1 ? '' : 's'}
+        </Label>
+      )}{' '}
+      {counts.info > 0 && (
+        <Label color="grey">
+          {counts.info} note{counts.info === 1 ? '' : 's'}
+        </Label>
+      )}
     </>
-  );
-}
-
-/** A VM's results in the queue's run (concerns, then every fact), read when opened. */
-function InspectionResults({ id }: { id: string }) {
-  const [open, setOpen] = useState(false);
-  const [results, setResults] = useState<VmInspection['results'] | null>(null);
-  const toggle = (_e: unknown, expanded: boolean) => {
-    setOpen(expanded);
-    if (expanded)
-      void api
-        .GET('/api/v1/vms/{id}/inspector', { params: { path: { id } } })
-        .then(({ data }) => setResults(data?.results ?? null));
-  };
-  const concerns = concernsOf(results ?? undefined);
-  return (
-    <ExpandableSection toggleText="Concerns and facts" isExpanded={open} onToggle={toggle}>
-      {concerns.length > 0 && (
-        <List isPlain>
-          {concerns.map((c) => (
-            <ListItem key={`${c.code}:${c.subject ?? ''}`}>
-              <Label color={c.severity === 'blocker' ? 'red' : c.severity === 'warning' ? 'orange' : 'grey'}>
-                {c.code}
-              </Label>{' '}
-              {c.message}
-            </ListItem>
-          ))}
-        </List>
-      )}
-      {results && (
-        <pre style={{ maxHeight: '24rem', overflow: 'auto' }}>{JSON.stringify(results, null, 2)}</pre>
-      )}
-    </ExpandableSection>
-  );
-}
-
-/** Earlier inspections of a VM, newest first (the first page), read when opened. */
-function InspectionHistory({ id }: { id: string }) {
-  const [open, setOpen] = useState(false);
-  const [items, setItems] = useState<Schemas['InspectionHistoryItemDto'][] | null>(null);
-  const toggle = (_e: unknown, expanded: boolean) => {
-    setOpen(expanded);
-    if (expanded)
-      void api
-        .GET('/api/v1/vms/{id}/inspector/history', { params: { path: { id }, query: { limit: 20 } } })
-        .then(({ data }) => setItems(data?.items ?? []));
-  };
-  return (
-    <ExpandableSection toggleText="History" isExpanded={open} onToggle={toggle}>
-      <List isPlain>
-        {(items ?? []).map((h) => (
-          <ListItem key={h.runId}>
-            {new Date(h.queuedAt).toLocaleString()} · {h.source} · <Label isCompact>{h.state}</Label>{' '}
-            {h.error}
-          </ListItem>
-        ))}
-      </List>
-    </ExpandableSection>
   );
 }
 
