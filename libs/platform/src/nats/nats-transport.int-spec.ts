@@ -113,6 +113,9 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
     ms.useGlobalPipes(createValidationPipe());
     ms.useGlobalFilters(new RpcErrorFilter());
     await ms.listen();
+    // listen() has sent SUB, not seen the server take it: a request from another connection could
+    // still find no responder. A flush round-trips after it.
+    await serverConn.flush();
     return ms;
   }
 
@@ -194,6 +197,7 @@ describe('FerryNatsTransport and FerryClient (real NATS)', () => {
     transport.useConnection(conn);
     const busy = moduleRef.createNestMicroservice({ strategy: transport, logger: false });
     await busy.listen();
+    await conn.flush();
     try {
       const first = [send(S.HOLD, {}, { timeoutMs: 10_000 }), send(S.HOLD, {}, { timeoutMs: 10_000 })];
       await eventually(() => (held.length === 2 ? true : undefined), 5000, 'two requests held');
