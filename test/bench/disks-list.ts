@@ -1,56 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { connect } from 'nats';
 import { Client } from 'pg';
 import { Suite } from '../support/suite';
-import { summarize } from './load';
+import type { Got } from './load';
+import { getter, percentiles, times } from './load';
 
 const DISKS = Number(process.env['BENCH_DISKS_LIST_N'] ?? 10_000);
 const LIMIT = 100;
 /** Times each page is read in the timed rounds. */
 const ROUNDS = Number(process.env['BENCH_DISKS_LIST_ROUNDS'] ?? 5);
 const GIB = 1024 ** 3;
-
-interface Got {
-  status: number;
-  link: string | undefined;
-  body: string;
-}
-
-function getter(base: string, key: string): (path: string) => Promise<Got> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  return (path) =>
-    new Promise<Got>((resolve, reject) => {
-      const req = request(`${base}${path}`, { agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, link: res.headers.link as string | undefined, body }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-}
-
-/** Samples of `op` once per item, in ns. */
-async function times<T>(items: T[], op: (item: T) => Promise<unknown>): Promise<bigint[]> {
-  const samples: bigint[] = [];
-  for (const item of items) {
-    const t0 = process.hrtime.bigint();
-    await op(item);
-    samples.push(process.hrtime.bigint() - t0);
-  }
-  return samples;
-}
-
-/** p50, p90 and p99 in µs. */
-function percentiles(samples: bigint[]) {
-  const us = samples.map((s) => Number(s) / 1000).sort((a, b) => a - b);
-  return { ...summarize(samples), p90_us: Math.round(us[Math.floor(0.9 * us.length)] ?? NaN) };
-}
 
 /**
  * Issue 18's paged `GET /disks`: 10,000 disk rows seeded into `volume.disks` (available, local, with

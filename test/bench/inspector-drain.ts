@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { eventually } from '@ferry/testing';
 import { Suite } from '../support/suite';
-import { median } from './load';
+import type { Got } from './load';
+import { getter, median, percentiles, times } from './load';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const VMS = Number(process.env['BENCH_INSPECTOR_VMS'] ?? 10_000);
 /** Slots of the inspector: the seed's one at a time, and several at once. */
+/** Rows per page of the queue walk (the most a page may hold). */
+const QUEUE_LIMIT = 1000;
 const CONCURRENCIES = (process.env['BENCH_INSPECTOR_CONCURRENCY'] ?? '1,8').split(',').map(Number);
 
 /**
@@ -87,6 +90,73 @@ async function drain(suite: Suite): Promise<{ vmsPerS: number; enqueueMs: number
 }
 
 /**
+ * Issue 19's `GET /vms/inspector/queue` over the drained run of VMS VMs: walked once through
+ * `Link: rel="next"` (every VM once, in queue order, or the bench fails), then every page read RUNS
+ * times, against the page's own SQL on Postgres (the floor); and `?state=error`, which matches no VM
+ * and so reads the whole queue for one empty page.
+ */
+async function queueWalk(suite: Suite, emit: (line: Record<string, unknown>) => void): Promise<void> {
+  const get = getter(suite.gatewayUrl, suite.adminKey);
+  const pages: string[] = [];
+  let last = -1;
+  let count = 0;
+  for (let path: string | undefined = `/api/v1/vms/inspector/queue?limit=${QUEUE_LIMIT}`; path;) {
+    const res: Got = await get(path);
+    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${res.body}`);
+    for (const item of (JSON.parse(res.body) as { items: { sequence: number }[] }).items) {
+      if (item.sequence <= last) throw new Error('the queue walk went backwards');
+      last = item.sequence;
+      count++;
+    }
+    pages.push(path);
+    path = res.link ? /^<([^>]+)>/.exec(res.link)?.[1] : undefined;
+  }
+  if (count !== VMS) throw new Error(`the queue walk listed ${count} of ${VMS} VMs`);
+  const [run] = await suite.query<{ id: string }>(
+    `SELECT id FROM inspector.runs ORDER BY initialized_at DESC NULLS LAST LIMIT 1`,
+  );
+  const keys = pages.map((p) => {
+    const cursor = new URL(p, 'http://x').searchParams.get('cursor');
+    return cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as string[])[1]! : null;
+  });
+  const sql = `SELECT vm_id, seq, state, error, queued_at, started_at, finished_at, results->'concerns' AS concerns
+    FROM inspector.queue WHERE run_id = $1 AND ($2::bigint IS NULL OR seq > $2) ORDER BY seq LIMIT $3`;
+  const floor: bigint[] = [];
+  const paged: bigint[] = [];
+  const empty: bigint[] = [];
+  const page = async (p: string) => {
+    const res = await get(p);
+    if (res.status !== 200) throw new Error(`GET ${p} answered ${res.status}`);
+  };
+  // One connection held open, as the inspector's pool holds its own.
+  const pg = new Client({ connectionString: suite.db.url });
+  await pg.connect();
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      floor.push(...(await times(keys, (k) => pg.query(sql, [run!.id, k, QUEUE_LIMIT + 1]))));
+      paged.push(...(await times(pages, page)));
+      empty.push(...(await times(pages, () => page('/api/v1/vms/inspector/queue?state=error'))));
+    }
+  } finally {
+    await pg.end();
+  }
+  const g = percentiles(paged);
+  const f = percentiles(floor);
+  emit({
+    bench: 'inspector_queue_page',
+    vms: VMS,
+    limit: QUEUE_LIMIT,
+    pages: pages.length,
+    n: g.n,
+    p50_us: g.p50_us,
+    p99_us: g.p99_us,
+    floor_pg_page_p50_us: f.p50_us,
+    ratio_vs_pg_page: Number((g.p50_us / f.p50_us).toFixed(2)),
+    state_filter_no_match_p50_us: percentiles(empty).p50_us,
+  });
+}
+
+/**
  * Issue 5's bar: the inspector drains a queue of VMS zero-cost VMs at least as fast as the naive
  * SKIP LOCKED loop, while keeping each VM's states (pending → running → completed) and events.
  */
@@ -110,6 +180,7 @@ export async function benchInspectorDrain(emit: (line: Record<string, unknown>) 
       });
       const runs: { vmsPerS: number; enqueueMs: number }[] = [];
       for (let i = 0; i < RUNS; i++) runs.push(await drain(suite));
+      if (concurrency === CONCURRENCIES[0]) await queueWalk(suite, emit);
       await suite.process('inspector').stop();
       const rate = median(runs.map((r) => r.vmsPerS));
       emit({

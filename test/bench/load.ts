@@ -89,3 +89,46 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A GET's status, `Link` header and body. */
+export interface Got {
+  status: number;
+  link: string | undefined;
+  body: string;
+}
+
+/** Keep-alive GETs with an API key, one connection, reading each body whole. */
+export function getter(base: string, key: string): (path: string) => Promise<Got> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return (path) =>
+    new Promise<Got>((resolve, reject) => {
+      const req = request(`${base}${path}`, { agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, link: res.headers.link as string | undefined, body }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
+
+/** Samples of `op` once per item, in ns. */
+export async function times<T>(items: T[], op: (item: T) => Promise<unknown>): Promise<bigint[]> {
+  const samples: bigint[] = [];
+  for (const item of items) {
+    const t0 = process.hrtime.bigint();
+    await op(item);
+    samples.push(process.hrtime.bigint() - t0);
+  }
+  return samples;
+}
+
+/** p50, p90 and p99 in µs. */
+export function percentiles(samples: bigint[]) {
+  const us = samples.map((s) => Number(s) / 1000).sort((a, b) => a - b);
+  return { ...summarize(samples), p90_us: Math.round(us[Math.floor(0.9 * us.length)] ?? NaN) };
+}
