@@ -335,15 +335,37 @@ export class Suite {
     }
   }
 
+  /**
+   * Stops everything the suite started. Every step runs even when one fails (a step left undone
+   * leaves a process that keeps jest from exiting), and the first failure is thrown at the end.
+   */
   async dispose(): Promise<void> {
-    await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM')));
+    const failures: unknown[] = [];
+    const step = async (work: () => unknown) => {
+      try {
+        await work();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    await step(() => Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM'))));
     // VMs outlive vm-operator by design; a test suite must not leave them behind.
-    for (const pid of this.qemuPids()) process.kill(pid, 'SIGKILL');
+    for (const pid of this.qemuPids()) {
+      // One may exit between the listing and the kill (a guest that powers itself off): ESRCH is done.
+      await step(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      });
+    }
     // The bridge, its taps and its dnsmasq outlive vm-operator too.
-    await removeTestNetwork(this.vmRuntimeDir, this.network.bridge);
-    rmSync(this.vmRuntimeDir, { recursive: true, force: true });
-    rmSync(this.diskDir, { recursive: true, force: true });
-    await this.nats.dispose();
-    await this.db.drop();
+    await step(() => removeTestNetwork(this.vmRuntimeDir, this.network.bridge));
+    await step(() => rmSync(this.vmRuntimeDir, { recursive: true, force: true }));
+    await step(() => rmSync(this.diskDir, { recursive: true, force: true }));
+    await step(() => this.nats.dispose());
+    await step(() => this.db.drop());
+    if (failures.length > 0) throw failures[0];
   }
 }

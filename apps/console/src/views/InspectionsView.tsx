@@ -16,8 +16,8 @@ import { useNotify } from '../components/notifications';
 import { useLoad } from '../components/use-load';
 import { useEvents } from '../live/events';
 import { may, useSession } from '../session';
-import type { InspectionQueue, QueueFilter } from './inspection-model';
-import { applyVmEvent, parseVmIds, vmEventOf } from './inspection-model';
+import type { InspectionQueue, QueueFilter, VmEvent } from './inspection-model';
+import { applyVmEvent, parseVmIds, replayEvents, vmEventOf } from './inspection-model';
 import { InspectionDetails } from './InspectionDetails';
 
 const FIRST_PAGE = 100;
@@ -60,19 +60,28 @@ export function InspectionsView() {
     setQueue(q);
   };
   const reloading = useRef<ReturnType<typeof setTimeout> | null>(null);
-  // Events seen so far: a page read while one arrived may predate it, and is read again.
-  const events = useRef(0);
+  // Reads under way, and the VM events that arrived meanwhile: a read may predate them.
+  const reads = useRef(0);
+  const missed = useRef<VmEvent[]>([]);
 
   const load = useCallback(
     async (cursor?: string) => {
       const shown = current.current?.items.length ?? 0;
       const limit = cursor ? FIRST_PAGE : Math.min(RELOAD_MAX, Math.max(FIRST_PAGE, shown));
       const query = { limit, ...(cursor ? { cursor } : {}), ...(filter === 'all' ? {} : { state: filter }) };
-      const seen = events.current;
-      const page = await must(api.GET('/api/v1/vms/inspector/queue', { params: { query } }));
+      reads.current++;
+      let page: InspectionQueue;
+      try {
+        page = await must(api.GET('/api/v1/vms/inspector/queue', { params: { query } }));
+      } finally {
+        reads.current--;
+      }
       const before = current.current;
-      show(cursor && before ? { ...page, items: [...before.items, ...page.items] } : page);
-      if (events.current !== seen) reloadRef.current();
+      const rows = cursor && before ? { ...page, items: [...before.items, ...page.items] } : page;
+      const replayed = replayEvents(rows, missed.current, filter);
+      if (reads.current === 0) missed.current = [];
+      show(replayed.queue);
+      if (replayed.reload) reloadRef.current();
     },
     [filter],
   );
@@ -95,14 +104,14 @@ export function InspectionsView() {
   useEffect(() => () => clearTimeout(reloading.current ?? undefined), []);
 
   useEvents(['ferry.inspector.run.state-changed'], () => {
-    events.current++;
     status.reload();
     reload();
   });
   useEvents(['ferry.inspector.vm.state-changed', 'ferry.inspector.vm.inspected'], (e) => {
     const event = vmEventOf(e.type, e.data);
-    events.current++;
-    if (!event || !current.current) return;
+    if (!event) return;
+    if (reads.current > 0) missed.current.push(event);
+    if (!current.current) return;
     const next = applyVmEvent(current.current, event, filter);
     if (next === 'reload') reload();
     else if (next !== current.current) show(next);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InspectionQueue } from './inspection-model';
-import { applyVmEvent, countConcerns, vmEventOf } from './inspection-model';
+import { applyVmEvent, countConcerns, replayEvents, vmEventOf } from './inspection-model';
 
 const queue = (
   items: [string, InspectionQueue['items'][number]['state']][],
@@ -106,5 +106,24 @@ describe('the inspection queue, live', () => {
       warning: 0,
       info: 1,
     });
+  });
+
+  it('applies to a page the events that arrived while it was read, in order; another run’s asks for a reload', () => {
+    // Read before a's completion and b's start committed, delivered after them.
+    const read = queue([
+      ['a', 'running'],
+      ['b', 'pending'],
+    ]);
+    const events = [
+      { type: 'state' as const, runId: 'run-1', vmId: 'a', to: 'completed' as const },
+      { type: 'state' as const, runId: 'run-1', vmId: 'b', to: 'running' as const },
+    ];
+    const replayed = replayEvents(read, events, 'all');
+    expect(states(replayed.queue)).toEqual(['a:completed', 'b:running']);
+    expect(replayed.reload).toBe(false);
+    // A read that already shows them is unchanged by them.
+    expect(states(replayEvents(replayed.queue, events, 'all').queue)).toEqual(['a:completed', 'b:running']);
+    const other = replayEvents(read, [{ type: 'state', runId: 'run-2', vmId: 'x', to: 'pending' }], 'all');
+    expect([other.queue, other.reload]).toEqual([read, true]);
   });
 });

@@ -76,3 +76,22 @@ export function vmEventOf(type: string, data: unknown): VmEvent | null {
     return { type: 'state', runId: d.runId, vmId: d.vmId, to: d.to, ...(d.error ? { error: d.error } : {}) };
   return null;
 }
+
+/**
+ * A page read while events arrived, with those events applied again in order: the read may predate
+ * some of them. Each sets a VM's state outright, so applying one the read already shows changes
+ * nothing. `reload` when one cannot be applied to these rows (see applyVmEvent).
+ */
+export function replayEvents(
+  queue: InspectionQueue,
+  events: readonly VmEvent[],
+  filter: QueueFilter,
+): { queue: InspectionQueue; reload: boolean } {
+  let reload = false;
+  for (const event of events) {
+    const next = applyVmEvent(queue, event, filter);
+    if (next === 'reload') reload = true;
+    else queue = next;
+  }
+  return { queue, reload };
+}
